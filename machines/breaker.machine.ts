@@ -1,0 +1,101 @@
+import { assign, setup } from 'xstate';
+
+/** The breaker's three states, as the reference names them. */
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/** What the breaker machine is started with. All times are milliseconds on the actor's clock. */
+export interface BreakerInput {
+  /** Consecutive failures in `closed` that open the breaker. */
+  failureThreshold: number;
+  /** How long `open` lasts before one probe is let through. */
+  probeIntervalMs: number;
+  /** How long a probe permit may go unreported before it counts as a failed probe. */
+  probeTimeoutMs: number;
+}
+
+/** The breaker's context: its settings plus the failure streak. */
+export interface BreakerContext extends BreakerInput {
+  consecutiveFailures: number;
+  /** The unreported-permit limit of the probe now in flight. */
+  permitTimeoutMs: number;
+}
+
+/** Events the breaker accepts. Successes in a healthy `closed` breaker are never sent. */
+export type BreakerEvent =
+  | { type: 'SUCCESS' }
+  | { type: 'FAILURE' }
+  /** The one half-open permit was handed out; `timeoutMs` overrides how long it may stay unreported. */
+  | { type: 'PROBE'; timeoutMs?: number }
+  | { type: 'RESET' };
+
+/**
+ * Circuit breaker: `closed` → `open` after `failureThreshold` consecutive
+ * failures, `open` → `half_open` after `probeIntervalMs`, then one probe decides.
+ *
+ * Outcomes reported while `open`, or while `half_open` has not handed out its
+ * permit, are ignored: they belong to calls made before the state changed
+ * (Polly's lesson), and must not move the breaker.
+ */
+export const breakerMachine = setup({
+  types: {
+    context: {} as BreakerContext,
+    events: {} as BreakerEvent,
+    input: {} as BreakerInput,
+  },
+  guards: {
+    failureThresholdReached: ({ context }) =>
+      context.consecutiveFailures + 1 >= context.failureThreshold,
+  },
+  actions: {
+    countFailure: assign({ consecutiveFailures: ({ context }) => context.consecutiveFailures + 1 }),
+    clearFailures: assign({ consecutiveFailures: 0 }),
+    holdProbePermit: assign({
+      permitTimeoutMs: ({ context, event }) =>
+        (event.type === 'PROBE' ? event.timeoutMs : undefined) ?? context.probeTimeoutMs,
+    }),
+  },
+  delays: {
+    probeInterval: ({ context }) => context.probeIntervalMs,
+    probeTimeout: ({ context }) => context.permitTimeoutMs,
+  },
+}).createMachine({
+  id: 'breaker',
+  context: ({ input }) => ({
+    ...input,
+    consecutiveFailures: 0,
+    permitTimeoutMs: input.probeTimeoutMs,
+  }),
+  initial: 'closed',
+  on: {
+    RESET: { target: '.closed', actions: 'clearFailures' },
+  },
+  states: {
+    closed: {
+      on: {
+        FAILURE: [
+          { guard: 'failureThresholdReached', target: 'open', actions: 'countFailure' },
+          { actions: 'countFailure' },
+        ],
+        SUCCESS: { actions: 'clearFailures' },
+      },
+    },
+    open: {
+      after: { probeInterval: 'half_open' },
+    },
+    half_open: {
+      initial: 'awaitingProbe',
+      states: {
+        awaitingProbe: {
+          on: { PROBE: { target: 'probing', actions: 'holdProbePermit' } },
+        },
+        probing: {
+          after: { probeTimeout: { target: '#breaker.open', actions: 'countFailure' } },
+          on: {
+            SUCCESS: { target: '#breaker.closed', actions: 'clearFailures' },
+            FAILURE: { target: '#breaker.open', actions: 'countFailure' },
+          },
+        },
+      },
+    },
+  },
+});

@@ -1,0 +1,15 @@
+export {
+  type BreakerContext,
+  type BreakerEvent,
+  type BreakerInput,
+  type BreakerState,
+  breakerMachine,
+} from './breaker.machine.js';
+export { type LatencyEvent, latencyMachine } from './latency.machine.js';
+export { type Provision, type SystemInput, systemMachine } from './system.machine.js';
+export {
+  type WorkerContext,
+  type WorkerEmitted,
+  type WorkerEvent,
+  workerMachine,
+} from './worker.machine.js';

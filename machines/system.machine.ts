@@ -1,0 +1,91 @@
+import { setup } from 'xstate';
+import { type BreakerInput, breakerMachine } from './breaker.machine.js';
+import { latencyMachine } from './latency.machine.js';
+import { workerMachine } from './worker.machine.js';
+
+/**
+ * Who provides one of the worker's collaborators: the system itself (`owned`,
+ * an invoked child), the user (`external`, a `CircuitBreaker` or
+ * `LatencyTracker` with its own actor, connected by reference), or nobody.
+ */
+export type Provision = 'owned' | 'external' | 'none';
+
+/** What the root machine is started with. */
+export interface SystemInput {
+  breaker: Provision;
+  /** Settings of the owned breaker; required when `breaker` is `owned`. */
+  breakerInput?: BreakerInput;
+  tracker: Provision;
+}
+
+/**
+ * The root of a `SyncWorker`: it hosts the worker lifecycle and, when the
+ * worker owns them, the breaker and the latency tracker as invoked children
+ * with `systemId`s `worker`, `breaker` and `tracker`. One clock and one
+ * inspector passed to the root therefore cover every actor of the worker.
+ */
+export const systemMachine = setup({
+  types: {
+    context: {} as SystemInput,
+    input: {} as SystemInput,
+  },
+  actors: {
+    worker: workerMachine,
+    breaker: breakerMachine,
+    tracker: latencyMachine,
+  },
+  guards: {
+    breakerIsOwned: ({ context }) => context.breaker === 'owned',
+    breakerIsExternal: ({ context }) => context.breaker === 'external',
+    trackerIsOwned: ({ context }) => context.tracker === 'owned',
+    trackerIsExternal: ({ context }) => context.tracker === 'external',
+  },
+}).createMachine({
+  id: 'syncWorker',
+  type: 'parallel',
+  context: ({ input }) => input,
+  states: {
+    lifecycle: {
+      invoke: { src: 'worker', id: 'worker', systemId: 'worker' },
+    },
+    breaker: {
+      initial: 'connecting',
+      states: {
+        connecting: {
+          always: [
+            { guard: 'breakerIsOwned', target: 'owned' },
+            { guard: 'breakerIsExternal', target: 'external' },
+            { target: 'none' },
+          ],
+        },
+        owned: {
+          invoke: {
+            src: 'breaker',
+            id: 'breaker',
+            systemId: 'breaker',
+            input: ({ context }) => context.breakerInput as BreakerInput,
+          },
+        },
+        external: {},
+        none: {},
+      },
+    },
+    tracker: {
+      initial: 'connecting',
+      states: {
+        connecting: {
+          always: [
+            { guard: 'trackerIsOwned', target: 'owned' },
+            { guard: 'trackerIsExternal', target: 'external' },
+            { target: 'none' },
+          ],
+        },
+        owned: {
+          invoke: { src: 'tracker', id: 'tracker', systemId: 'tracker' },
+        },
+        external: {},
+        none: {},
+      },
+    },
+  },
+});

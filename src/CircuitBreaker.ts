@@ -1,0 +1,219 @@
+import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
+import { type BreakerState, breakerMachine } from '../machines/breaker.machine.js';
+import { type Clock, systemClock } from './clock.js';
+import { Emitter, type Unsubscribe } from './Emitter.js';
+import { BreakerOpenError } from './errors/BreakerOpenError.js';
+import { createCheapError } from './errors/SyncWorkerError.js';
+import type { Inspect } from './inspect.js';
+import { type Logger, quietLogger } from './logger.js';
+import { clockOption, delayMs, loggerOption, optionsObject, positiveInteger } from './validate.js';
+
+export type { BreakerState } from '../machines/breaker.machine.js';
+
+/** Options of {@link CircuitBreaker}. Every time is in milliseconds on the breaker's clock. */
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open the breaker. Default 3. */
+  failureThreshold?: number;
+  /** How long the breaker stays open before it lets one probe through. Default 60 000. */
+  probeIntervalMs?: number;
+  /**
+   * How long a half-open probe permit may go unreported before it counts as a
+   * failed probe. Default 30 000; a `SyncWorker` uses its current task timeout.
+   */
+  probeTimeoutMs?: number;
+  /** The time source, e.g. XState's `SimulatedClock` in tests. Default: `performance.now` and unref'd timers. */
+  clock?: Clock;
+  /** An XState inspector for this breaker's actor. */
+  inspect?: Inspect;
+  /** Receives state changes and swallowed listener errors. Default: quiet. */
+  logger?: Logger;
+}
+
+/** Payload of the `stateChange` event. */
+export interface BreakerStateChange {
+  from: BreakerState;
+  to: BreakerState;
+}
+
+/** Events of {@link CircuitBreaker}. */
+export interface CircuitBreakerEvents {
+  stateChange: BreakerStateChange;
+}
+
+/** The breaker's actor, for `.actor`. */
+export type CircuitBreakerActor = ActorRefFrom<typeof breakerMachine>;
+
+const OWNER = 'CircuitBreaker';
+
+/** The settings of a breaker, validated, as its machine takes them. */
+export function breakerSettings(owner: string, options: unknown) {
+  const o = optionsObject<CircuitBreakerOptions>(owner, options);
+  return {
+    failureThreshold: positiveInteger(owner, 'failureThreshold', o.failureThreshold, 3),
+    probeIntervalMs: delayMs(owner, 'probeIntervalMs', o.probeIntervalMs, 60_000),
+    probeTimeoutMs: delayMs(owner, 'probeTimeoutMs', o.probeTimeoutMs, 30_000, false),
+  };
+}
+
+/**
+ * A circuit breaker: `closed` → `open` after `failureThreshold` consecutive
+ * failures, `open` → `half_open` after `probeIntervalMs`, and in `half_open`
+ * exactly one probe permit decides between `closed` and `open` again.
+ *
+ * The state lives in an XState actor (`.actor`), but asking and reporting are
+ * plain calls: the actor hears only what changes its state (a failure, a
+ * success that ends a streak, the permit being taken, a reset).
+ */
+export class CircuitBreaker {
+  /** The XState actor that holds the breaker's state, for inspection. */
+  readonly actor: CircuitBreakerActor;
+  private readonly ownsActor: boolean;
+  private readonly logger: Logger;
+  private readonly events: Emitter<CircuitBreakerEvents>;
+  private readonly subscription: { unsubscribe(): void };
+  private current: BreakerState = 'closed';
+  private probing = false;
+  private failures = 0;
+  private changes = 0;
+
+  /**
+   * @param options see {@link CircuitBreakerOptions}; invalid values throw a
+   *   `TypeError` or `RangeError` naming the option.
+   * @param boundActor internal: a breaker actor owned by a `SyncWorker`.
+   */
+  constructor(options: CircuitBreakerOptions = {}, boundActor?: CircuitBreakerActor) {
+    const input = breakerSettings(OWNER, options);
+    const o = options ?? {};
+    this.logger = loggerOption<Logger>(OWNER, o.logger) ?? quietLogger;
+    this.events = new Emitter((type, error) =>
+      this.logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
+    );
+    this.ownsActor = boundActor === undefined;
+    this.actor =
+      boundActor ??
+      createActor(breakerMachine, {
+        input,
+        clock: clockOption(OWNER, o.clock) ?? systemClock,
+        inspect: o.inspect,
+      });
+    this.subscription = this.actor.subscribe((snapshot) => this.onSnapshot(snapshot));
+    if (this.ownsActor) this.actor.start();
+    else this.onSnapshot(this.actor.getSnapshot());
+  }
+
+  /** The current state. Reading it has no side effect: use it for admission checks. */
+  get state(): BreakerState {
+    return this.current;
+  }
+
+  /** Whether the breaker is open (refusing every call). No side effect. */
+  get isOpen(): boolean {
+    return this.current === 'open';
+  }
+
+  /** Failures in a row so far (reset by a success in `closed` or a good probe). */
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
+  /**
+   * How many times the state (or the half-open permit) has changed. An outcome
+   * whose call began under another count belongs to an earlier state and is
+   * not reported; `execute` and `SyncWorker` use this.
+   * @internal
+   */
+  get generation(): number {
+    return this.changes;
+  }
+
+  /**
+   * Whether a call may proceed now. In `half_open` this hands out the single
+   * probe permit: `true` once, then `false` until the probe is reported or its
+   * permit times out. Use {@link state} to look without taking the permit.
+   *
+   * @param probeTimeoutMs how long this call's permit may go unreported; default `probeTimeoutMs`.
+   */
+  allow(probeTimeoutMs?: number): boolean {
+    if (this.current === 'closed') return true;
+    if (this.current === 'open' || this.probing) return false;
+    const timeoutMs =
+      probeTimeoutMs === undefined
+        ? undefined
+        : delayMs(OWNER, 'probeTimeoutMs', probeTimeoutMs, 0, false);
+    this.actor.send({ type: 'PROBE', timeoutMs });
+    return true;
+  }
+
+  /** Reports a successful call. Free when the breaker is closed with no failure streak. */
+  recordSuccess(): void {
+    if (this.current === 'closed' && this.failures === 0) return;
+    this.actor.send({ type: 'SUCCESS' });
+  }
+
+  /** Reports a failed call. Ignored while open: it belongs to a call made before the breaker opened. */
+  recordFailure(): void {
+    this.actor.send({ type: 'FAILURE' });
+  }
+
+  /** Closes the breaker and clears the failure streak, from any state. */
+  reset(): void {
+    this.actor.send({ type: 'RESET' });
+  }
+
+  /**
+   * Runs `fn` under the breaker, like cockatiel's or opossum's `execute`.
+   * Rejects with {@link BreakerOpenError} (without running `fn`) when refused;
+   * otherwise reports `fn`'s outcome and settles as `fn` does.
+   */
+  async execute<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    if (!this.allow()) throw createCheapError(BreakerOpenError, 'circuit breaker open');
+    const generation = this.changes;
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      if (generation === this.changes) this.recordFailure();
+      throw error;
+    }
+    if (generation === this.changes) this.recordSuccess();
+    return value;
+  }
+
+  /** Listens for state changes; returns a function that stops listening. */
+  on<K extends keyof CircuitBreakerEvents>(
+    type: K,
+    listener: (event: CircuitBreakerEvents[K]) => void,
+  ): Unsubscribe {
+    return this.events.on(type, listener);
+  }
+
+  /** Stops the breaker's own actor and its timers. A breaker created by a `SyncWorker` is stopped by its worker. */
+  dispose(): void {
+    this.subscription.unsubscribe();
+    if (this.ownsActor) this.actor.stop();
+  }
+
+  private onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {
+    const value = snapshot.value;
+    const state: BreakerState = typeof value === 'string' ? value : 'half_open';
+    const probing = typeof value !== 'string' && value.half_open === 'probing';
+    this.failures = snapshot.context.consecutiveFailures;
+    if (state === this.current && probing === this.probing) return;
+    this.changes++;
+    this.probing = probing;
+    if (state === this.current) return;
+    const change = { from: this.current, to: state };
+    this.current = state;
+    this.logChange(change);
+    this.events.emit('stateChange', change);
+  }
+
+  private logChange({ from, to }: BreakerStateChange): void {
+    if (to === 'open') {
+      const why = from === 'half_open' ? 'probe failed' : `${this.failures} consecutive failures`;
+      this.logger.warn?.(`circuit breaker: ${why} → open`);
+    } else {
+      this.logger.info?.(`circuit breaker: ${from} → ${to}`);
+    }
+  }
+}

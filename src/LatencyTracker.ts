@@ -1,0 +1,178 @@
+import { type ActorRefFrom, createActor } from 'xstate';
+import { latencyMachine } from '../machines/latency.machine.js';
+import type { Inspect } from './inspect.js';
+import { delayMs, optionsObject, positiveInteger, positiveNumber } from './validate.js';
+
+/** Options of {@link LatencyTracker}. Every time is in milliseconds. */
+export interface LatencyTrackerOptions {
+  /** How many recent samples the p95 is taken over. Default 20. */
+  window?: number;
+  /** The timeout until `warmupSamples` samples have arrived. Default 30 000. */
+  defaultMs?: number;
+  /** The lowest adaptive timeout. May be 0. Default 5 000. */
+  floorMs?: number;
+  /** The highest timeout, the warm-up default included. Default 120 000. */
+  ceilingMs?: number;
+  /** The multiple of p95 that becomes the timeout. Default 3. */
+  headroom?: number;
+  /** Samples needed before the timeout adapts; at most `window`. Default 5. */
+  warmupSamples?: number;
+  /** An XState inspector for this tracker's actor. */
+  inspect?: Inspect;
+}
+
+/** The tracker's actor, for `.actor`. */
+export type LatencyTrackerActor = ActorRefFrom<typeof latencyMachine>;
+
+const OWNER = 'LatencyTracker';
+
+/**
+ * Rolling p95 of call latencies, giving an adaptive timeout of
+ * `clamp(headroom × p95, floorMs, ceilingMs)` once warm, and `defaultMs` before.
+ *
+ * `observe` and `timeout` are plain O(window) / O(1) calls with no allocation;
+ * the tracker's actor (`warming` → `adaptive`, with `saturated` when pinned at
+ * the ceiling) only hears when that regime changes.
+ */
+export class LatencyTracker {
+  /** The XState actor that holds the tracker's regime, for inspection. */
+  readonly actor: LatencyTrackerActor;
+  private readonly window: number;
+  private readonly defaultMs: number;
+  private readonly floorMs: number;
+  private readonly ceilingMs: number;
+  private readonly headroom: number;
+  private readonly warmupSamples: number;
+  private readonly ownsActor: boolean;
+  // Arrival order, to know which sample leaves the window next.
+  private readonly ring: Float64Array;
+  // The same samples kept sorted, so the p95 is a single index.
+  private readonly sorted: Float64Array;
+  private next = 0;
+  private count = 0;
+  private current: number;
+  private warm = false;
+  private saturated = false;
+
+  /**
+   * @param options see {@link LatencyTrackerOptions}; invalid values throw a
+   *   `TypeError` or `RangeError` naming the option.
+   * @param boundActor internal: a tracker actor owned by a `SyncWorker`.
+   */
+  constructor(options: LatencyTrackerOptions = {}, boundActor?: LatencyTrackerActor) {
+    const o = optionsObject<LatencyTrackerOptions>(OWNER, options);
+    this.window = positiveInteger(OWNER, 'window', o.window, 20);
+    this.defaultMs = delayMs(OWNER, 'defaultMs', o.defaultMs, 30_000, false);
+    this.floorMs = delayMs(OWNER, 'floorMs', o.floorMs, 5_000);
+    this.ceilingMs = delayMs(OWNER, 'ceilingMs', o.ceilingMs, 120_000, false);
+    this.headroom = positiveNumber(OWNER, 'headroom', o.headroom, 3);
+    this.warmupSamples = positiveInteger(OWNER, 'warmupSamples', o.warmupSamples, 5);
+    if (this.warmupSamples > this.window) {
+      throw new RangeError(
+        `${OWNER}: warmupSamples (${this.warmupSamples}) must be ≤ window (${this.window})`,
+      );
+    }
+    if (this.floorMs > this.ceilingMs) {
+      throw new RangeError(
+        `${OWNER}: floorMs (${this.floorMs}) must be ≤ ceilingMs (${this.ceilingMs})`,
+      );
+    }
+    this.ring = new Float64Array(this.window);
+    this.sorted = new Float64Array(this.window);
+    this.current = Math.min(this.defaultMs, this.ceilingMs);
+    this.ownsActor = boundActor === undefined;
+    this.actor = boundActor ?? createActor(latencyMachine, { inspect: o.inspect }).start();
+  }
+
+  /**
+   * Records a successful call's latency in ms. NaN, negative, infinite and
+   * non-number samples are ignored: they carry no information about the remote.
+   */
+  observe(ms: number): void {
+    if (typeof ms !== 'number' || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) return;
+    const held = this.sampleCount;
+    if (held === this.window) this.removeSorted(this.ring[this.next] as number, held);
+    this.insertSorted(ms, Math.min(held, this.window - 1));
+    this.ring[this.next] = ms;
+    this.next = (this.next + 1) % this.window;
+    this.count++;
+    this.recompute();
+  }
+
+  /** The timeout for the next call, in ms. O(1). */
+  timeout(): number {
+    return this.current;
+  }
+
+  /** The nearest-rank p95 of the window, or `undefined` before any sample. */
+  get p95(): number | undefined {
+    const n = this.sampleCount;
+    if (n === 0) return undefined;
+    // ceil(0.95 × n) − 1 in integers: 0.95 has no exact binary form.
+    return this.sorted[Math.floor((95 * n + 99) / 100) - 1];
+  }
+
+  /** How many samples the window holds now (at most `window`). */
+  get sampleCount(): number {
+    return Math.min(this.count, this.window);
+  }
+
+  /** Whether the timeout adapts (`true`) or is still the warm-up default. */
+  get isWarm(): boolean {
+    return this.warm;
+  }
+
+  /** Forgets every sample; the timeout returns to the warm-up default. */
+  reset(): void {
+    this.count = 0;
+    this.next = 0;
+    this.warm = false;
+    this.saturated = false;
+    this.current = Math.min(this.defaultMs, this.ceilingMs);
+    this.actor.send({ type: 'RESET' });
+  }
+
+  /** Stops the tracker's own actor. A tracker created by a `SyncWorker` is stopped by its worker. */
+  dispose(): void {
+    if (this.ownsActor) this.actor.stop();
+  }
+
+  private recompute(): void {
+    const n = this.sampleCount;
+    if (n < this.warmupSamples) return;
+    const wanted = this.headroom * (this.p95 as number);
+    this.current = Math.min(this.ceilingMs, Math.max(this.floorMs, wanted));
+    if (!this.warm) {
+      this.warm = true;
+      this.actor.send({ type: 'WARMED_UP' });
+    }
+    const saturated = wanted >= this.ceilingMs;
+    if (saturated !== this.saturated) {
+      this.saturated = saturated;
+      this.actor.send({ type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
+    }
+  }
+
+  // Insertion step of insertion sort: O(n) moves of a small typed array.
+  private insertSorted(value: number, n: number): void {
+    const s = this.sorted;
+    let i = n;
+    while (i > 0 && (s[i - 1] as number) > value) {
+      s[i] = s[i - 1] as number;
+      i--;
+    }
+    s[i] = value;
+  }
+
+  private removeSorted(value: number, n: number): void {
+    const s = this.sorted;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((s[mid] as number) < value) lo = mid + 1;
+      else hi = mid;
+    }
+    s.copyWithin(lo, lo + 1, n);
+  }
+}

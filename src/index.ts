@@ -1,0 +1,57 @@
+/**
+ * xstate-sync-worker: keeps writes to a remote service off the user-facing
+ * path, with a bounded queue, an adaptive timeout and a circuit breaker whose
+ * control logic is explicit XState v5 statecharts.
+ *
+ * @packageDocumentation
+ */
+export {
+  type BreakerContext,
+  type BreakerEvent,
+  type BreakerInput,
+  breakerMachine,
+  type LatencyEvent,
+  latencyMachine,
+  type Provision,
+  type SystemInput,
+  systemMachine,
+  type WorkerContext,
+  type WorkerEmitted,
+  type WorkerEvent,
+  workerMachine,
+} from '../machines/index.js';
+export {
+  type BreakerState,
+  type BreakerStateChange,
+  CircuitBreaker,
+  type CircuitBreakerActor,
+  type CircuitBreakerEvents,
+  type CircuitBreakerOptions,
+} from './CircuitBreaker.js';
+export { type Clock, systemClock } from './clock.js';
+export type { Unsubscribe } from './Emitter.js';
+export {
+  BreakerOpenError,
+  QueueOverflowError,
+  SyncWorkerError,
+  TaskTimeoutError,
+  WorkerShutdownError,
+} from './errors/index.js';
+export type { Inspect } from './inspect.js';
+export {
+  LatencyTracker,
+  type LatencyTrackerActor,
+  type LatencyTrackerOptions,
+} from './LatencyTracker.js';
+export type { Logger } from './logger.js';
+export {
+  DEFAULT_TASK_TIMEOUT_MS,
+  SyncWorker,
+  type SyncWorkerActor,
+  type SyncWorkerEvents,
+  type SyncWorkerOptions,
+  type SyncWorkerStats,
+  type WorkerState,
+} from './SyncWorker.js';
+export type { SyncTask, TaskContext } from './task.js';
+export { MAX_DELAY_MS } from './validate.js';
