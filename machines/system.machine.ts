@@ -10,19 +10,19 @@ import { workerMachine } from './worker.machine.js';
  */
 export type Provision = 'owned' | 'external' | 'none';
 
-/** What the root machine is started with. */
-export interface SystemInput {
-  breaker: Provision;
-  /** Settings of the owned breaker; required when `breaker` is `owned`. */
-  breakerInput?: BreakerInput;
-  tracker: Provision;
-}
+/** What the root machine is started with. An owned breaker needs its settings. */
+export type SystemInput = { tracker: Provision } & (
+  | { breaker: 'owned'; breakerInput: BreakerInput }
+  | { breaker: 'external' | 'none'; breakerInput?: undefined }
+);
 
 /**
  * The root of a `SyncWorker`: it hosts the worker lifecycle and, when the
  * worker owns them, the breaker and the latency tracker as invoked children
  * with `systemId`s `worker`, `breaker` and `tracker`. One clock and one
  * inspector passed to the root therefore cover every actor of the worker.
+ * When the lifecycle reaches its final `shutdown` state, the root stops, and
+ * with it every child it owns (and their timers).
  */
 export const systemMachine = setup({
   types: {
@@ -42,50 +42,61 @@ export const systemMachine = setup({
   },
 }).createMachine({
   id: 'syncWorker',
-  type: 'parallel',
   context: ({ input }) => input,
+  initial: 'running',
   states: {
-    lifecycle: {
-      invoke: { src: 'worker', id: 'worker', systemId: 'worker' },
-    },
-    breaker: {
-      initial: 'connecting',
+    running: {
+      type: 'parallel',
       states: {
-        connecting: {
-          always: [
-            { guard: 'breakerIsOwned', target: 'owned' },
-            { guard: 'breakerIsExternal', target: 'external' },
-            { target: 'none' },
-          ],
-        },
-        owned: {
+        lifecycle: {
           invoke: {
-            src: 'breaker',
-            id: 'breaker',
-            systemId: 'breaker',
-            input: ({ context }) => context.breakerInput as BreakerInput,
+            src: 'worker',
+            id: 'worker',
+            systemId: 'worker',
+            onDone: '#syncWorker.stopped',
           },
         },
-        external: {},
-        none: {},
+        breaker: {
+          initial: 'connecting',
+          states: {
+            connecting: {
+              always: [
+                { guard: 'breakerIsOwned', target: 'owned' },
+                { guard: 'breakerIsExternal', target: 'external' },
+                { target: 'none' },
+              ],
+            },
+            owned: {
+              invoke: {
+                src: 'breaker',
+                id: 'breaker',
+                systemId: 'breaker',
+                input: ({ context }) => context.breakerInput as BreakerInput,
+              },
+            },
+            external: {},
+            none: {},
+          },
+        },
+        tracker: {
+          initial: 'connecting',
+          states: {
+            connecting: {
+              always: [
+                { guard: 'trackerIsOwned', target: 'owned' },
+                { guard: 'trackerIsExternal', target: 'external' },
+                { target: 'none' },
+              ],
+            },
+            owned: {
+              invoke: { src: 'tracker', id: 'tracker', systemId: 'tracker' },
+            },
+            external: {},
+            none: {},
+          },
+        },
       },
     },
-    tracker: {
-      initial: 'connecting',
-      states: {
-        connecting: {
-          always: [
-            { guard: 'trackerIsOwned', target: 'owned' },
-            { guard: 'trackerIsExternal', target: 'external' },
-            { target: 'none' },
-          ],
-        },
-        owned: {
-          invoke: { src: 'tracker', id: 'tracker', systemId: 'tracker' },
-        },
-        external: {},
-        none: {},
-      },
-    },
+    stopped: { type: 'final' },
   },
 });

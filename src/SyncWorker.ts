@@ -1,7 +1,7 @@
 import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
 import type { breakerMachine } from '../machines/breaker.machine.js';
 import type { latencyMachine } from '../machines/latency.machine.js';
-import { type Provision, systemMachine } from '../machines/system.machine.js';
+import { type Provision, type SystemInput, systemMachine } from '../machines/system.machine.js';
 import type { workerMachine } from '../machines/worker.machine.js';
 import {
   type BreakerState,
@@ -220,19 +220,11 @@ export class SyncWorker {
 
     const breakerProvision = provisionOf(o.breaker, CircuitBreaker);
     const trackerProvision = provisionOf(o.latencyTracker, LatencyTracker);
-    const breakerOptions = breakerProvision === 'owned' ? (o.breaker as CircuitBreakerOptions) : {};
     const trackerOptions =
       trackerProvision === 'owned' ? (o.latencyTracker as LatencyTrackerOptions | undefined) : {};
     this.actor = createActor(systemMachine, {
       id: this.name,
-      input: {
-        breaker: breakerProvision,
-        breakerInput:
-          breakerProvision === 'owned'
-            ? breakerSettings(`${OWNER}: breaker`, breakerOptions)
-            : undefined,
-        tracker: trackerProvision,
-      },
+      input: SyncWorker.systemInput(breakerProvision, o.breaker, trackerProvision),
       clock: this.clock,
       inspect: o.inspect,
     }).start();
@@ -351,6 +343,15 @@ export class SyncWorker {
       throw new TypeError(`${OWNER}: name must be a non-empty string`);
     }
     return name;
+  }
+
+  private static systemInput(
+    breaker: Provision,
+    breakerOptions: unknown,
+    tracker: Provision,
+  ): SystemInput {
+    if (breaker !== 'owned') return { breaker, tracker };
+    return { breaker, breakerInput: breakerSettings(`${OWNER}: breaker`, breakerOptions), tracker };
   }
 
   private connectBreaker(provision: Provision, given: unknown): CircuitBreaker | undefined {

@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LatencyTracker } from '../src/index.js';
+
+/** The p95 the issue pins: the element at ceil(0.95 × n) − 1 of the sorted window. */
+function nearestRankP95(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.ceil((95 * sorted.length) / 100) - 1] as number;
+}
+
+/** The reference's own formula, which picks one rank lower for n = 12…19. */
+function seedP95(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const n = sorted.length;
+  return sorted[Math.min(n - 1, Math.max(0, Math.round(0.95 * (n - 1))))] as number;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+describe('LatencyTracker', () => {
+  it('returns the default until warmupSamples samples have arrived', () => {
+    const tracker = new LatencyTracker({ defaultMs: 9_000, warmupSamples: 3, floorMs: 0 });
+    tracker.observe(100);
+    tracker.observe(100);
+    expect(tracker.timeout()).toBe(9_000);
+    expect(tracker.actor.getSnapshot().value).toBe('warming');
+    tracker.observe(100);
+    expect(tracker.timeout()).toBe(300);
+    expect(tracker.actor.getSnapshot().value).toEqual({ adaptive: 'tracking' });
+  });
+
+  it('gives max(floor, headroom × p95), capped by the ceiling', () => {
+    const tracker = new LatencyTracker({
+      floorMs: 1_000,
+      ceilingMs: 10_000,
+      headroom: 2,
+      warmupSamples: 1,
+    });
+    tracker.observe(100);
+    expect(tracker.timeout()).toBe(1_000); // 200 is below the floor
+    tracker.observe(4_000);
+    expect(tracker.timeout()).toBe(8_000);
+    tracker.observe(9_000);
+    expect(tracker.timeout()).toBe(10_000); // 18 000 is above the ceiling
+    expect(tracker.actor.getSnapshot().value).toEqual({ adaptive: 'saturated' });
+  });
+
+  it('leaves the saturated regime when the p95 falls below the ceiling again', () => {
+    const tracker = new LatencyTracker({
+      window: 2,
+      warmupSamples: 1,
+      floorMs: 0,
+      ceilingMs: 1_000,
+      headroom: 1,
+    });
+    tracker.observe(2_000);
+    expect(tracker.actor.getSnapshot().value).toEqual({ adaptive: 'saturated' });
+    tracker.observe(10);
+    tracker.observe(10);
+    expect(tracker.timeout()).toBe(10);
+    expect(tracker.actor.getSnapshot().value).toEqual({ adaptive: 'tracking' });
+  });
+
+  it('caps the warm-up default by the ceiling', () => {
+    expect(new LatencyTracker({ ceilingMs: 10_000 }).timeout()).toBe(10_000);
+  });
+
+  it('allows a floor of 0', () => {
+    const tracker = new LatencyTracker({ floorMs: 0, warmupSamples: 1 });
+    tracker.observe(2);
+    expect(tracker.timeout()).toBe(6);
+  });
+
+  it.each([
+    Number.NaN,
+    -1,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    '5',
+    null,
+    undefined,
+  ])('ignores the sample %s', (bad) => {
+    const tracker = new LatencyTracker({ warmupSamples: 1 });
+    tracker.observe(bad as number);
+    expect(tracker.sampleCount).toBe(0);
+    expect(tracker.timeout()).toBe(30_000);
+  });
+
+  it('pins the true nearest-rank p95 where the reference picked one rank lower (n = 12…19)', () => {
+    for (let n = 12; n <= 19; n++) {
+      const samples = range(n);
+      const tracker = new LatencyTracker({ window: 20, warmupSamples: 1 });
+      for (const s of samples) tracker.observe(s);
+      expect(tracker.p95, `n=${n}`).toBe(n); // ceil(0.95 n) − 1 = n − 1: the largest
+      expect(seedP95(samples), `reference at n=${n}`).toBe(n - 1);
+    }
+  });
+
+  it('agrees with the reference where its formula is right (n = 1…11 and 20)', () => {
+    for (const n of [...range(11), 20]) {
+      const tracker = new LatencyTracker({ window: 20, warmupSamples: 1 });
+      for (const s of range(n)) tracker.observe(s);
+      expect(tracker.p95, `n=${n}`).toBe(seedP95(range(n)));
+    }
+  });
+
+  it('keeps the p95 of the last `window` samples, whatever their order (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { maxLength: 300 }),
+        (window, samples) => {
+          const tracker = new LatencyTracker({
+            window,
+            warmupSamples: 1,
+            floorMs: 0,
+            ceilingMs: 2e6,
+            headroom: 1,
+          });
+          for (const s of samples) tracker.observe(s);
+          const kept = samples.slice(-window);
+          expect(tracker.sampleCount).toBe(kept.length);
+          if (kept.length > 0) {
+            expect(tracker.p95).toBe(nearestRankP95(kept));
+            expect(tracker.timeout()).toBe(nearestRankP95(kept));
+          }
+        },
+      ),
+      { seed: 20261124, numRuns: 300 },
+    );
+  });
+
+  it('holds at most `window` samples', () => {
+    const tracker = new LatencyTracker({ window: 8 });
+    for (let i = 0; i < 10_000; i++) tracker.observe(i % 97);
+    expect(tracker.sampleCount).toBe(8);
+  });
+
+  it('reset() forgets the samples and returns to warming', () => {
+    const tracker = new LatencyTracker({ warmupSamples: 1, floorMs: 0 });
+    tracker.observe(10);
+    expect(tracker.isWarm).toBe(true);
+    tracker.reset();
+    expect(tracker.sampleCount).toBe(0);
+    expect(tracker.p95).toBeUndefined();
+    expect(tracker.timeout()).toBe(30_000);
+    expect(tracker.actor.getSnapshot().value).toBe('warming');
+    tracker.observe(10);
+    expect(tracker.timeout()).toBe(30);
+  });
+
+  it('dispose() stops its own actor', () => {
+    const tracker = new LatencyTracker();
+    tracker.dispose();
+    expect(tracker.actor.getSnapshot().status).toBe('stopped');
+  });
+
+  it('uses the reference defaults', () => {
+    const tracker = new LatencyTracker();
+    for (let i = 0; i < 4; i++) tracker.observe(1_000);
+    expect(tracker.timeout()).toBe(30_000); // warmup 5
+    tracker.observe(1_000);
+    expect(tracker.timeout()).toBe(5_000); // floor 5 000 > 3 × 1 000
+    for (let i = 0; i < 20; i++) tracker.observe(2_000);
+    expect(tracker.timeout()).toBe(6_000); // headroom 3, window 20
+  });
+});
