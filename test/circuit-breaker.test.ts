@@ -140,12 +140,22 @@ describe('CircuitBreaker', () => {
   });
 
   it.each([
-    ['closed with a streak', (_b: CircuitBreaker, _c: SimulatedClock) => trip(_b, 2)],
-    ['open', (_b: CircuitBreaker) => trip(_b)],
-    ['half_open', (_b: CircuitBreaker, c: SimulatedClock) => (trip(_b), c.increment(1_000))],
+    ['closed with a streak', (b: CircuitBreaker) => trip(b, 2)],
+    ['open', (b: CircuitBreaker) => trip(b)],
+    [
+      'half_open',
+      (b: CircuitBreaker, c: SimulatedClock) => {
+        trip(b);
+        c.increment(1_000);
+      },
+    ],
     [
       'half_open probing',
-      (_b: CircuitBreaker, c: SimulatedClock) => (trip(_b), c.increment(1_000), _b.allow()),
+      (b: CircuitBreaker, c: SimulatedClock) => {
+        trip(b);
+        c.increment(1_000);
+        b.allow();
+      },
     ],
   ])('reset() closes it from %s', (_, reach) => {
     const { b, clock } = breaker();

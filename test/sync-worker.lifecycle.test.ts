@@ -250,7 +250,7 @@ describe('SyncWorker actors', () => {
     const heard = new Map<string, string[]>();
     const inspect = (event: InspectionEvent) => {
       if (event.type !== '@xstate.event') return;
-      const id = event.actorRef.id;
+      const id = (event.actorRef as { id?: string }).id ?? '?';
       heard.set(id, [...(heard.get(id) ?? []), event.event.type]);
     };
     const { worker } = simulatedWorker({

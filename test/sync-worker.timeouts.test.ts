@@ -50,7 +50,12 @@ describe('SyncWorker timeouts', () => {
   it('a signal first read after the deadline is already aborted', async () => {
     const { worker, clock } = simulatedWorker({ latencyTracker: { defaultMs: 100 } });
     let context!: { signal: AbortSignal };
-    worker.enqueue({ run: (c) => ((context = c), new Promise(() => {})) });
+    worker.enqueue({
+      run: (c) => {
+        context = c;
+        return new Promise(() => {});
+      },
+    });
     await settled();
     clock.increment(100);
     expect(context.signal.aborted).toBe(true);
