@@ -1,5 +1,9 @@
 import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
-import { type BreakerState, breakerMachine } from '../machines/breaker.machine.js';
+import {
+  type BreakerEvent,
+  type BreakerState,
+  breakerMachine,
+} from '../machines/breaker.machine.js';
 import { type Clock, systemClock } from './clock.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
@@ -140,24 +144,24 @@ export class CircuitBreaker {
       probeTimeoutMs === undefined
         ? undefined
         : delayMs(OWNER, 'probeTimeoutMs', probeTimeoutMs, 0, false);
-    this.actor.send({ type: 'PROBE', timeoutMs });
+    this.send({ type: 'PROBE', timeoutMs });
     return true;
   }
 
   /** Reports a successful call. Free when the breaker is closed with no failure streak. */
   recordSuccess(): void {
     if (this.current === 'closed' && this.failures === 0) return;
-    this.actor.send({ type: 'SUCCESS' });
+    this.send({ type: 'SUCCESS' });
   }
 
   /** Reports a failed call. Ignored while open: it belongs to a call made before the breaker opened. */
   recordFailure(): void {
-    this.actor.send({ type: 'FAILURE' });
+    this.send({ type: 'FAILURE' });
   }
 
   /** Closes the breaker and clears the failure streak, from any state. */
   reset(): void {
-    this.actor.send({ type: 'RESET' });
+    this.send({ type: 'RESET' });
   }
 
   /**
@@ -191,6 +195,11 @@ export class CircuitBreaker {
   dispose(): void {
     this.subscription.unsubscribe();
     if (this.ownsActor) this.actor.stop();
+  }
+
+  // A stopped breaker (disposed, or its worker shut down) is inert: calls are no-ops.
+  private send(event: BreakerEvent): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send(event);
   }
 
   private onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {

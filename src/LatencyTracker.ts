@@ -1,5 +1,5 @@
 import { type ActorRefFrom, createActor } from 'xstate';
-import { latencyMachine } from '../machines/latency.machine.js';
+import { type LatencyEvent, latencyMachine } from '../machines/latency.machine.js';
 import type { Inspect } from './inspect.js';
 import { delayMs, optionsObject, positiveInteger, positiveNumber } from './validate.js';
 
@@ -129,12 +129,17 @@ export class LatencyTracker {
     this.warm = false;
     this.saturated = false;
     this.current = Math.min(this.defaultMs, this.ceilingMs);
-    this.actor.send({ type: 'RESET' });
+    this.send({ type: 'RESET' });
   }
 
   /** Stops the tracker's own actor. A tracker created by a `SyncWorker` is stopped by its worker. */
   dispose(): void {
     if (this.ownsActor) this.actor.stop();
+  }
+
+  // A stopped tracker (disposed, or its worker shut down) still answers, but its actor hears nothing.
+  private send(event: LatencyEvent): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send(event);
   }
 
   private recompute(): void {
@@ -144,12 +149,12 @@ export class LatencyTracker {
     this.current = Math.min(this.ceilingMs, Math.max(this.floorMs, wanted));
     if (!this.warm) {
       this.warm = true;
-      this.actor.send({ type: 'WARMED_UP' });
+      this.send({ type: 'WARMED_UP' });
     }
     const saturated = wanted >= this.ceilingMs;
     if (saturated !== this.saturated) {
       this.saturated = saturated;
-      this.actor.send({ type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
+      this.send({ type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
     }
   }
 

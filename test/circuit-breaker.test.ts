@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { BreakerOpenError, CircuitBreaker, type CircuitBreakerOptions } from '../src/index.js';
 import { recordingLogger } from './support/tasks.js';
@@ -247,6 +247,20 @@ describe('CircuitBreaker', () => {
     expect(b.actor.getSnapshot().status).toBe('stopped');
     clock.increment(5_000);
     expect(b.state).toBe('open');
+  });
+
+  it('is inert once stopped: calls are no-ops, not events to a stopped actor', () => {
+    const { b } = breaker();
+    b.dispose();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      trip(b);
+      b.reset();
+      expect(warn).not.toHaveBeenCalled();
+      expect(b.state).toBe('closed');
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('uses the reference defaults: 3 failures, 60 s probe interval', () => {
