@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TASK_TIMEOUT_MS, LatencyTracker, TaskTimeoutError } from '../src/index.js';
+import { SimulatedClock } from 'xstate';
+import {
+  DEFAULT_TASK_TIMEOUT_MS,
+  LatencyTracker,
+  SyncWorker,
+  TaskTimeoutError,
+} from '../src/index.js';
 import {
   controlledTask,
   type Fate,
@@ -166,6 +172,18 @@ describe('SyncWorker timeouts', () => {
     clock.increment(1);
     expect(signal.aborted).toBe(true);
     expect(failureOf(b.fates)).toBeInstanceOf(TaskTimeoutError);
+  });
+});
+
+describe('README recipe: simulated time', () => {
+  it('times a task out when the clock passes its deadline, with no sleep', async () => {
+    const clock = new SimulatedClock();
+    const errors: Error[] = [];
+    const worker = new SyncWorker({ clock, latencyTracker: { defaultMs: 100 } });
+    worker.enqueue({ run: () => new Promise(() => {}), onFailure: (e) => errors.push(e) });
+    await Promise.resolve();
+    clock.increment(100);
+    expect(errors.map((e) => e.name)).toEqual(['TaskTimeoutError']);
   });
 });
 
