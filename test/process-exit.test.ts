@@ -14,8 +14,7 @@ function runFixture(mode: string): Promise<{ code: number | null; stdout: string
       ['--import', 'tsx', fixture, mode],
       { timeout: 10_000 },
       (error, stdout) => {
-        if (error && error.killed)
-          reject(new Error(`the process did not exit on its own: ${stdout}`));
+        if (error?.killed) reject(new Error(`the process did not exit on its own: ${stdout}`));
         else resolve({ code: child.exitCode, stdout });
       },
     );

@@ -104,7 +104,7 @@ describe('SyncWorker under random commands (property)', () => {
           for (const p of pending) p.resolve('late');
           await settled();
 
-          fates.forEach((f, id) => expect(f, `fates of task ${id}`).toHaveLength(1));
+          for (const [id, f] of fates.entries()) expect(f, `fates of task ${id}`).toHaveLength(1);
           expect(started).toEqual([...started].sort((a, b) => a - b));
           const s = worker.stats();
           expect(s.completed + s.failed + s.dropped + s.refused).toBe(fates.length);
