@@ -9,7 +9,7 @@ export interface LatencyTrackerOptions {
   window?: number;
   /** The timeout until `warmupSamples` samples have arrived. Default 30 000. */
   defaultMs?: number;
-  /** The lowest adaptive timeout. May be 0. Default 5 000. */
+  /** The lowest adaptive timeout. May be 0 (the timeout is still never below 1 ms). Default 5 000. */
   floorMs?: number;
   /** The highest timeout, the warm-up default included. Default 120 000. */
   ceilingMs?: number;
@@ -25,6 +25,9 @@ export interface LatencyTrackerOptions {
 export type LatencyTrackerActor = ActorRefFrom<typeof latencyMachine>;
 
 const OWNER = 'LatencyTracker';
+
+/** The shortest timeout the tracker gives: timers cannot fire sooner, and 0 would fail every call. */
+export const MIN_TIMEOUT_MS = 1;
 
 /**
  * Rolling p95 of call latencies, giving an adaptive timeout of
@@ -146,7 +149,7 @@ export class LatencyTracker {
     const n = this.sampleCount;
     if (n < this.warmupSamples) return;
     const wanted = this.headroom * (this.p95 as number);
-    this.current = Math.min(this.ceilingMs, Math.max(this.floorMs, wanted));
+    this.current = Math.min(this.ceilingMs, Math.max(this.floorMs, wanted, MIN_TIMEOUT_MS));
     if (!this.warm) {
       this.warm = true;
       this.send({ type: 'WARMED_UP' });

@@ -42,6 +42,7 @@ export {
   LatencyTracker,
   type LatencyTrackerActor,
   type LatencyTrackerOptions,
+  MIN_TIMEOUT_MS,
 } from './LatencyTracker.js';
 export type { Logger } from './logger.js';
 export {
