@@ -169,9 +169,14 @@ export class CircuitBreaker {
    * Rejects with {@link BreakerOpenError} (without running `fn`) when refused;
    * otherwise reports `fn`'s outcome and settles as `fn` does.
    */
-  async execute<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    if (!this.allow()) throw createCheapError(BreakerOpenError, 'circuit breaker open');
-    const generation = this.changes;
+  execute<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    // Not async: a refusal returned as Promise.reject costs about half of a throw in an async function.
+    if (!this.allow())
+      return Promise.reject(createCheapError(BreakerOpenError, 'circuit breaker open'));
+    return this.runReported(fn, this.changes);
+  }
+
+  private async runReported<T>(fn: () => T | PromiseLike<T>, generation: number): Promise<T> {
     let value: T;
     try {
       value = await fn();
