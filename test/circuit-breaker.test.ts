@@ -21,6 +21,15 @@ function trip(b: CircuitBreaker, times = 3) {
   for (let i = 0; i < times; i++) b.recordFailure();
 }
 
+/** Asserts the breaker stays open for exactly `ms`, then turns half-open. */
+function expectOpenFor(b: CircuitBreaker, clock: SimulatedClock, ms = 1_000) {
+  expect(b.state).toBe('open');
+  clock.increment(ms - 1);
+  expect(b.state).toBe('open');
+  clock.increment(1);
+  expect(b.state).toBe('half_open');
+}
+
 describe('CircuitBreaker', () => {
   it('opens after failureThreshold consecutive failures', () => {
     const { b, changes } = breaker();
@@ -55,11 +64,7 @@ describe('CircuitBreaker', () => {
     trip(b);
     b.recordSuccess();
     b.recordFailure();
-    expect(b.state).toBe('open');
-    clock.increment(999);
-    expect(b.state).toBe('open');
-    clock.increment(1);
-    expect(b.state).toBe('half_open');
+    expectOpenFor(b, clock);
   });
 
   it('hands out exactly one probe permit in half_open', () => {
@@ -99,11 +104,7 @@ describe('CircuitBreaker', () => {
     b.allow();
     clock.increment(200);
     b.recordFailure();
-    expect(b.state).toBe('open');
-    clock.increment(999);
-    expect(b.state).toBe('open');
-    clock.increment(1);
-    expect(b.state).toBe('half_open');
+    expectOpenFor(b, clock);
   });
 
   it('outcomes reported in half_open before the permit is taken are ignored', () => {
@@ -267,11 +268,7 @@ describe('CircuitBreaker', () => {
     const clock = new SimulatedClock();
     const b = new CircuitBreaker({ clock });
     trip(b, 3);
-    expect(b.state).toBe('open');
-    clock.increment(59_999);
-    expect(b.state).toBe('open');
-    clock.increment(1);
-    expect(b.state).toBe('half_open');
+    expectOpenFor(b, clock, 60_000);
     b.allow();
     clock.increment(30_000); // default probeTimeoutMs
     expect(b.state).toBe('open');

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BreakerOpenError, QueueOverflowError, type SyncTask } from '../src/index.js';
-import { controlledTask, type Fate, recordingTask, settled } from './support/tasks.js';
+import { controlledTask, failureOf, recordingTask, settled } from './support/tasks.js';
 import { simulatedWorker } from './support/worker.js';
-
-const failureOf = (fates: Fate[]) => (fates[0]?.kind === 'failure' ? fates[0].error : undefined);
 
 describe('SyncWorker.enqueue', () => {
   it('returns true at once and never runs the task inside enqueue', async () => {

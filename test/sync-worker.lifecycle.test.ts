@@ -10,14 +10,12 @@ import {
 } from '../src/index.js';
 import {
   controlledTask,
-  type Fate,
+  failureOf,
   recordingLogger,
   recordingTask,
   settled,
 } from './support/tasks.js';
 import { simulatedWorker } from './support/worker.js';
-
-const failureOf = (fates: Fate[]) => (fates[0]?.kind === 'failure' ? fates[0].error : undefined);
 
 describe('SyncWorker shutdown', () => {
   it('is idempotent and refuses later tasks with a WorkerShutdownError', async () => {

@@ -8,14 +8,12 @@ import {
 } from '../src/index.js';
 import {
   controlledTask,
-  type Fate,
+  failureOf,
   recordingLogger,
   recordingTask,
   settled,
 } from './support/tasks.js';
 import { simulatedWorker } from './support/worker.js';
-
-const failureOf = (fates: Fate[]) => (fates[0]?.kind === 'failure' ? fates[0].error : undefined);
 
 describe('SyncWorker timeouts', () => {
   it("gives each task { signal, timeoutMs } with the tracker's current timeout", async () => {

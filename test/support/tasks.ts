@@ -3,6 +3,12 @@ import type { SyncTask, TaskContext } from '../../src/index.js';
 /** What happened to a task: the callbacks it received, in order. */
 export type Fate = { kind: 'success'; value: unknown } | { kind: 'failure'; error: Error };
 
+/** The error of a task's first fate, if that fate was a failure. */
+export function failureOf(fates: readonly Fate[]): Error | undefined {
+  const first = fates[0];
+  return first?.kind === 'failure' ? first.error : undefined;
+}
+
 /** A task whose `run` the test settles by hand, recording every callback it gets. */
 export interface ControlledTask<T = unknown> {
   task: SyncTask<T>;

@@ -21,7 +21,7 @@ import {
   serializeSnapshot,
   type TraversalOptions,
 } from '@xstate/graph';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   __unsafe_getAllOwnEventDescriptors,
   type Actor,
@@ -366,4 +366,54 @@ export function assertFullCoverage(
   const missing = defined.filter(({ id }) => !traversed.has(id)).map(({ id }) => id);
   console.log(`transition coverage ${name}: ${defined.length - missing.length}/${defined.length}`);
   expect(missing, `transitions of ${name} never traversed`).toEqual([]);
+}
+
+/** One set of generated paths and how to replay them; a machine may need several (one per input). */
+export interface PathSuite<TMachine extends AnyStateMachine> {
+  /** Prefixes the suite's test names, e.g. the name of its input. */
+  label?: string;
+  paths: readonly TransitionPath[];
+  replay?: ReplayOptions<TMachine>;
+}
+
+/**
+ * Declares a machine's generated-path tests: one test per path, replayed on a live actor,
+ * and a last test that requires every transition of the definition to have been taken.
+ */
+export function describeGeneratedPaths<TMachine extends AnyStateMachine>(
+  name: string,
+  machine: TMachine,
+  suites: readonly PathSuite<TMachine>[],
+): void {
+  const defined = definedTransitions(machine);
+  const traversed = new Set<string>();
+  describe(`${name} machine: generated transition paths`, () => {
+    for (const { label, paths, replay } of suites) {
+      const prefix = label === undefined ? '' : `${label}: `;
+      it(`${prefix}generates paths`, () => {
+        expect(paths.length).toBeGreaterThan(0);
+      });
+      for (const path of paths) {
+        it(`${prefix}${path.description}`, () => {
+          for (const id of replayPath(machine, path, replay)) traversed.add(id);
+        });
+      }
+    }
+    it('traverses every defined transition', () => {
+      assertFullCoverage(name, defined, traversed);
+    });
+  });
+}
+
+/** A numeric field of the last event of `type` sent so far, for delays set by an earlier payload. */
+export function lastEventField(
+  history: readonly EventObject[],
+  type: string,
+  field: string,
+): number | undefined {
+  const event = [...history].reverse().find((e) => e.type === type) as
+    | Record<string, unknown>
+    | undefined;
+  const value = event?.[field];
+  return typeof value === 'number' ? value : undefined;
 }
