@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import {
   DEFAULT_TASK_TIMEOUT_MS,
@@ -170,6 +170,28 @@ describe('SyncWorker timeouts', () => {
     clock.increment(1);
     expect(signal.aborted).toBe(true);
     expect(failureOf(b.fates)).toBeInstanceOf(TaskTimeoutError);
+  });
+});
+
+describe('monotonic time', () => {
+  it('a wall-clock jump during a task changes neither its latency nor its fate', async () => {
+    // The default clock: performance.now, which a wall-clock change cannot move.
+    const worker = new SyncWorker({ breaker: false, latencyTracker: { warmupSamples: 1 } });
+    const wallClock = Date.now;
+    const jump = vi.spyOn(Date, 'now').mockImplementation(() => wallClock() + 3_600_000);
+    const t = recordingTask(async () => {
+      jump.mockImplementation(() => wallClock() + 7_200_000); // and again, mid-task
+      return 'ok';
+    });
+    try {
+      worker.enqueue(t.task);
+      await worker.onIdle();
+    } finally {
+      jump.mockRestore();
+    }
+    expect(t.fates).toEqual([{ kind: 'success', value: 'ok' }]);
+    expect(worker.latencyTracker?.p95).toBeLessThan(1_000);
+    await worker.shutdown();
   });
 });
 
