@@ -256,6 +256,7 @@ export class SyncWorker {
    *
    * @throws TypeError when `task` has no `run` function or a field of the wrong type.
    */
+  enqueue<R>(task: SyncTask<R>): boolean;
   enqueue(task: SyncTask): boolean {
     validateTask(task);
     if (!this.accepting) return this.refuse(task, WorkerShutdownError, SHUTTING_DOWN);
