@@ -89,7 +89,7 @@ export class CircuitBreaker {
     const input = breakerSettings(OWNER, options);
     const o = options ?? {};
     this.logger = loggerOption<Logger>(OWNER, o.logger) ?? quietLogger;
-    this.events = new Emitter((type, error) =>
+    this.events = new Emitter<CircuitBreakerEvents>(['stateChange'], (type, error) =>
       this.logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
     );
     this.ownsActor = boundActor === undefined;

@@ -10,9 +10,16 @@ export class Emitter<Events extends object> {
   // Arrays are replaced, never mutated, so an emit in progress is unaffected by on/off.
   private readonly listeners: { [K in keyof Events]?: ((event: Events[K]) => void)[] } = {};
 
-  constructor(private readonly onListenerError: (type: string, error: unknown) => void) {}
+  constructor(
+    private readonly types: readonly (keyof Events & string)[],
+    private readonly onListenerError: (type: string, error: unknown) => void,
+  ) {}
 
   on<K extends keyof Events>(type: K, listener: (event: Events[K]) => void): Unsubscribe {
+    if (!this.types.includes(type as keyof Events & string)) {
+      // A misspelt event name would otherwise be a listener that silently never fires.
+      throw new TypeError(`unknown event "${String(type)}"; known: ${this.types.join(', ')}`);
+    }
     if (typeof listener !== 'function') {
       throw new TypeError(`listener for "${String(type)}" must be a function`);
     }

@@ -29,6 +29,30 @@ const OWNER = 'LatencyTracker';
 /** The shortest timeout the tracker gives: timers cannot fire sooner, and 0 would fail every call. */
 export const MIN_TIMEOUT_MS = 1;
 
+/** The settings of a tracker, validated; `owner` prefixes the error messages. */
+export function latencySettings(owner: string, options: unknown) {
+  const o = optionsObject<LatencyTrackerOptions>(owner, options);
+  const settings = {
+    window: positiveInteger(owner, 'window', o.window, 20),
+    defaultMs: delayMs(owner, 'defaultMs', o.defaultMs, 30_000, false),
+    floorMs: delayMs(owner, 'floorMs', o.floorMs, 5_000),
+    ceilingMs: delayMs(owner, 'ceilingMs', o.ceilingMs, 120_000, false),
+    headroom: positiveNumber(owner, 'headroom', o.headroom, 3),
+    warmupSamples: positiveInteger(owner, 'warmupSamples', o.warmupSamples, 5),
+  };
+  if (settings.warmupSamples > settings.window) {
+    throw new RangeError(
+      `${owner}: warmupSamples (${settings.warmupSamples}) must be ≤ window (${settings.window})`,
+    );
+  }
+  if (settings.floorMs > settings.ceilingMs) {
+    throw new RangeError(
+      `${owner}: floorMs (${settings.floorMs}) must be ≤ ceilingMs (${settings.ceilingMs})`,
+    );
+  }
+  return settings;
+}
+
 /**
  * Rolling p95 of call latencies, giving an adaptive timeout of
  * `clamp(headroom × p95, floorMs, ceilingMs)` once warm, and `defaultMs` before.
@@ -63,28 +87,18 @@ export class LatencyTracker {
    * @param boundActor internal: a tracker actor owned by a `SyncWorker`.
    */
   constructor(options: LatencyTrackerOptions = {}, boundActor?: LatencyTrackerActor) {
-    const o = optionsObject<LatencyTrackerOptions>(OWNER, options);
-    this.window = positiveInteger(OWNER, 'window', o.window, 20);
-    this.defaultMs = delayMs(OWNER, 'defaultMs', o.defaultMs, 30_000, false);
-    this.floorMs = delayMs(OWNER, 'floorMs', o.floorMs, 5_000);
-    this.ceilingMs = delayMs(OWNER, 'ceilingMs', o.ceilingMs, 120_000, false);
-    this.headroom = positiveNumber(OWNER, 'headroom', o.headroom, 3);
-    this.warmupSamples = positiveInteger(OWNER, 'warmupSamples', o.warmupSamples, 5);
-    if (this.warmupSamples > this.window) {
-      throw new RangeError(
-        `${OWNER}: warmupSamples (${this.warmupSamples}) must be ≤ window (${this.window})`,
-      );
-    }
-    if (this.floorMs > this.ceilingMs) {
-      throw new RangeError(
-        `${OWNER}: floorMs (${this.floorMs}) must be ≤ ceilingMs (${this.ceilingMs})`,
-      );
-    }
+    const settings = latencySettings(OWNER, options);
+    this.window = settings.window;
+    this.defaultMs = settings.defaultMs;
+    this.floorMs = settings.floorMs;
+    this.ceilingMs = settings.ceilingMs;
+    this.headroom = settings.headroom;
+    this.warmupSamples = settings.warmupSamples;
     this.ring = new Float64Array(this.window);
     this.sorted = new Float64Array(this.window);
     this.current = Math.min(this.defaultMs, this.ceilingMs);
     this.ownsActor = boundActor === undefined;
-    this.actor = boundActor ?? createActor(latencyMachine, { inspect: o.inspect }).start();
+    this.actor = boundActor ?? createActor(latencyMachine, { inspect: options.inspect }).start();
   }
 
   /**

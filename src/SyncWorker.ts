@@ -18,7 +18,7 @@ import { createCheapError, type SyncWorkerError } from './errors/SyncWorkerError
 import { TaskTimeoutError } from './errors/TaskTimeoutError.js';
 import { WorkerShutdownError } from './errors/WorkerShutdownError.js';
 import type { Inspect } from './inspect.js';
-import { LatencyTracker, type LatencyTrackerOptions } from './LatencyTracker.js';
+import { LatencyTracker, type LatencyTrackerOptions, latencySettings } from './LatencyTracker.js';
 import { type Logger, quietLogger } from './logger.js';
 import { RingBuffer } from './RingBuffer.js';
 import { isThenable, type SyncTask, TaskRun, toError, validateTask } from './task.js';
@@ -104,6 +104,15 @@ export interface SyncWorkerEvents {
   breakerStateChange: BreakerStateChange;
   stateChange: { from: WorkerState; to: WorkerState };
 }
+
+const SYNC_WORKER_EVENTS: readonly (keyof SyncWorkerEvents)[] = [
+  'taskSucceeded',
+  'taskFailed',
+  'taskTimedOut',
+  'taskDropped',
+  'breakerStateChange',
+  'stateChange',
+];
 
 /** The root actor of a worker, for `.actor`. */
 export type SyncWorkerActor = ActorRefFrom<typeof systemMachine>;
@@ -214,28 +223,26 @@ export class SyncWorker {
     }
     this.trace = o.trace === true;
     this.queue = new RingBuffer(Math.min(this.maxQueue, 16));
-    this.events = new Emitter((type, error) =>
+    this.events = new Emitter<SyncWorkerEvents>(SYNC_WORKER_EVENTS, (type, error) =>
       this.logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
     );
 
     const breakerProvision = provisionOf(o.breaker, CircuitBreaker);
     const trackerProvision = provisionOf(o.latencyTracker, LatencyTracker);
-    const trackerOptions =
-      trackerProvision === 'owned' ? (o.latencyTracker as LatencyTrackerOptions | undefined) : {};
+    // Validate the owned tracker's options before any actor starts.
+    const trackerSettings =
+      trackerProvision === 'owned'
+        ? latencySettings(`${OWNER}: latencyTracker`, o.latencyTracker)
+        : undefined;
     this.actor = createActor(systemMachine, {
       id: this.name,
       input: SyncWorker.systemInput(breakerProvision, o.breaker, trackerProvision),
       clock: this.clock,
       inspect: o.inspect,
     }).start();
-    try {
-      this.lifecycle = this.actor.system.get('worker') as LifecycleActor;
-      this.breaker = this.connectBreaker(breakerProvision, o.breaker);
-      this.latencyTracker = this.connectTracker(trackerProvision, o.latencyTracker, trackerOptions);
-    } catch (error) {
-      this.actor.stop(); // invalid tracker options: leave nothing running behind the throw
-      throw error;
-    }
+    this.lifecycle = this.actor.system.get('worker') as LifecycleActor;
+    this.breaker = this.connectBreaker(breakerProvision, o.breaker);
+    this.latencyTracker = this.connectTracker(trackerProvision, o.latencyTracker, trackerSettings);
     this.detachBreaker = this.breaker?.on('stateChange', (change) => this.onBreakerChange(change));
     this.lifecycle.subscribe((snapshot) => this.onLifecycle(snapshot));
     this.lifecycle.on('deadlineReached', () => this.onShutdownDeadline());

@@ -189,6 +189,15 @@ describe('SyncWorker events and stats', () => {
     expect(lifecycle).toEqual(['idle→draining', 'draining→idle', 'idle→shutdown']);
   });
 
+  it('on() refuses an unknown event name instead of never firing', () => {
+    const { worker } = simulatedWorker();
+    expect(() => worker.on('taskSucceded' as never, () => {})).toThrow(
+      /unknown event "taskSucceded"/,
+    );
+    expect(() => worker.breaker?.on('open' as never, () => {})).toThrow(TypeError);
+    expect(() => worker.on('taskFailed', 'not a function' as never)).toThrow(TypeError);
+  });
+
   it('stats() reports every counter', async () => {
     const { worker } = simulatedWorker({ maxQueue: 1 });
     const hang = controlledTask();
