@@ -1,9 +1,6 @@
 import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
-import {
-  type BreakerEvent,
-  type BreakerState,
-  breakerMachine,
-} from '../machines/breaker.machine.js';
+import { type BreakerState, breakerMachine } from '../machines/breaker.machine.js';
+import { sendIfActive } from './actorSend.js';
 import { type Clock, systemClock } from './clock.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
@@ -144,24 +141,24 @@ export class CircuitBreaker {
       probeTimeoutMs === undefined
         ? undefined
         : delayMs(OWNER, 'probeTimeoutMs', probeTimeoutMs, 0, false);
-    this.send({ type: 'PROBE', timeoutMs });
+    sendIfActive(this.actor, { type: 'PROBE', timeoutMs });
     return true;
   }
 
   /** Reports a successful call. Free when the breaker is closed with no failure streak. */
   recordSuccess(): void {
     if (this.current === 'closed' && this.failures === 0) return;
-    this.send({ type: 'SUCCESS' });
+    sendIfActive(this.actor, { type: 'SUCCESS' });
   }
 
   /** Reports a failed call. Ignored while open: it belongs to a call made before the breaker opened. */
   recordFailure(): void {
-    this.send({ type: 'FAILURE' });
+    sendIfActive(this.actor, { type: 'FAILURE' });
   }
 
   /** Closes the breaker and clears the failure streak, from any state. */
   reset(): void {
-    this.send({ type: 'RESET' });
+    sendIfActive(this.actor, { type: 'RESET' });
   }
 
   /**
@@ -196,15 +193,12 @@ export class CircuitBreaker {
     return this.events.on(type, listener);
   }
 
-  /** Stops the breaker's own actor and its timers. A breaker created by a `SyncWorker` is stopped by its worker. */
+  /** Stops the breaker's own actor and its timers. On a breaker a `SyncWorker` created, it does nothing: the worker stops it. */
   dispose(): void {
+    // A worker's own breaker is the worker's to stop; detaching it here would freeze its state.
+    if (!this.ownsActor) return;
     this.subscription.unsubscribe();
-    if (this.ownsActor) this.actor.stop();
-  }
-
-  // A stopped breaker (disposed, or its worker shut down) is inert: calls are no-ops.
-  private send(event: BreakerEvent): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send(event);
+    this.actor.stop();
   }
 
   private onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {

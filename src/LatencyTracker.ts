@@ -1,5 +1,6 @@
 import { type ActorRefFrom, createActor } from 'xstate';
-import { type LatencyEvent, latencyMachine } from '../machines/latency.machine.js';
+import { latencyMachine } from '../machines/latency.machine.js';
+import { sendIfActive } from './actorSend.js';
 import type { Inspect } from './inspect.js';
 import { delayMs, optionsObject, positiveInteger, positiveNumber } from './validate.js';
 
@@ -146,17 +147,12 @@ export class LatencyTracker {
     this.warm = false;
     this.saturated = false;
     this.current = Math.min(this.defaultMs, this.ceilingMs);
-    this.send({ type: 'RESET' });
+    sendIfActive(this.actor, { type: 'RESET' });
   }
 
   /** Stops the tracker's own actor. A tracker created by a `SyncWorker` is stopped by its worker. */
   dispose(): void {
     if (this.ownsActor) this.actor.stop();
-  }
-
-  // A stopped tracker (disposed, or its worker shut down) still answers, but its actor hears nothing.
-  private send(event: LatencyEvent): void {
-    if (this.actor.getSnapshot().status === 'active') this.actor.send(event);
   }
 
   private recompute(): void {
@@ -166,12 +162,12 @@ export class LatencyTracker {
     this.current = Math.min(this.ceilingMs, Math.max(this.floorMs, wanted, MIN_TIMEOUT_MS));
     if (!this.warm) {
       this.warm = true;
-      this.send({ type: 'WARMED_UP' });
+      sendIfActive(this.actor, { type: 'WARMED_UP' });
     }
     const saturated = wanted >= this.ceilingMs;
     if (saturated !== this.saturated) {
       this.saturated = saturated;
-      this.send({ type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
+      sendIfActive(this.actor, { type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
     }
   }
 

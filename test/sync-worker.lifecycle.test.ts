@@ -241,6 +241,17 @@ describe('SyncWorker actors', () => {
     });
   });
 
+  it("dispose() on the worker's own breaker and tracker leaves them working: the worker owns them", async () => {
+    const { worker } = simulatedWorker({ breaker: { failureThreshold: 1 } });
+    worker.breaker?.dispose();
+    worker.latencyTracker?.dispose();
+    worker.enqueue({ run: () => Promise.reject(new Error('down')) });
+    await worker.onIdle();
+    expect(worker.breaker?.state).toBe('open');
+    expect(worker.breaker?.actor.getSnapshot().status).toBe('active');
+    expect(worker.enqueue({ run: () => 1 })).toBe(false);
+  });
+
   it('connects to a breaker and tracker passed in by reference', () => {
     const breaker = new CircuitBreaker({ clock: new SimulatedClock() });
     const tracker = new LatencyTracker();
