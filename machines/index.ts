@@ -1,3 +1,4 @@
+export { type BacklogEvent, backlogMachine } from './backlog.machine.js';
 export {
   type BreakerContext,
   type BreakerEvent,

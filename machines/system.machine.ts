@@ -1,4 +1,5 @@
 import { setup } from 'xstate';
+import { backlogMachine } from './backlog.machine.js';
 import { type BreakerInput, breakerMachine } from './breaker.machine.js';
 import { latencyMachine } from './latency.machine.js';
 import { workerMachine } from './worker.machine.js';
@@ -10,8 +11,11 @@ import { workerMachine } from './worker.machine.js';
  */
 export type Provision = 'owned' | 'external' | 'none';
 
-/** What the root machine is started with. An owned breaker needs its settings. */
-export type SystemInput = { tracker: Provision } & (
+/**
+ * What the root machine is started with. An owned breaker needs its settings;
+ * a backlog is always the worker's own (`owned`) when durable tasks are on.
+ */
+export type SystemInput = { tracker: Provision; backlog?: 'owned' | 'none' } & (
   | { breaker: 'owned'; breakerInput: BreakerInput }
   | { breaker: 'external' | 'none'; breakerInput?: undefined }
 );
@@ -19,7 +23,8 @@ export type SystemInput = { tracker: Provision } & (
 /**
  * The root of a `SyncWorker`: it hosts the worker lifecycle and, when the
  * worker owns them, the breaker and the latency tracker as invoked children
- * with `systemId`s `worker`, `breaker` and `tracker`. One clock and one
+ * with `systemId`s `worker`, `breaker` and `tracker`, and the durable
+ * backlog's control flow (`backlog`) when the worker keeps durable tasks. One clock and one
  * inspector passed to the root therefore cover every actor of the worker.
  * When the lifecycle reaches its final `shutdown` state, the root stops, and
  * with it every child it owns (and their timers).
@@ -33,12 +38,14 @@ export const systemMachine = setup({
     worker: workerMachine,
     breaker: breakerMachine,
     tracker: latencyMachine,
+    backlog: backlogMachine,
   },
   guards: {
     breakerIsOwned: ({ context }) => context.breaker === 'owned',
     breakerIsExternal: ({ context }) => context.breaker === 'external',
     trackerIsOwned: ({ context }) => context.tracker === 'owned',
     trackerIsExternal: ({ context }) => context.tracker === 'external',
+    backlogIsOwned: ({ context }) => context.backlog === 'owned',
   },
 }).createMachine({
   id: 'syncWorker',
@@ -92,6 +99,18 @@ export const systemMachine = setup({
               invoke: { src: 'tracker', id: 'tracker', systemId: 'tracker' },
             },
             external: {},
+            none: {},
+          },
+        },
+        backlog: {
+          initial: 'connecting',
+          states: {
+            connecting: {
+              always: [{ guard: 'backlogIsOwned', target: 'owned' }, { target: 'none' }],
+            },
+            owned: {
+              invoke: { src: 'backlog', id: 'backlog', systemId: 'backlog' },
+            },
             none: {},
           },
         },

@@ -10,6 +10,10 @@ export type WorkerEvent =
   | { type: 'PERMIT_DENIED' }
   /** The breaker moved on, so the waiting task may try again. */
   | { type: 'BREAKER_CHANGED' }
+  /** Only durable tasks remain, and each waits out a retry backoff. */
+  | { type: 'RETRY_WAIT' }
+  /** A backoff ended, or new work arrived during one. */
+  | { type: 'WORK_READY' }
   | { type: 'SHUTDOWN'; timeoutMs: number }
   /** Sent only with the worker's `trace` option; no state handles them, the inspector records them. */
   | { type: 'trace.taskStarted'; name: string }
@@ -25,7 +29,9 @@ export interface WorkerContext {
 
 /**
  * Worker lifecycle: `idle` until work arrives, `draining` while tasks run
- * (`blocked` when a half-open breaker's permit is held by someone else), then
+ * (`blocked` while the breaker refuses the next task: open with durable tasks
+ * kept, or half-open with its one permit held elsewhere; `backoff` while every
+ * remaining durable task waits out a retry delay), then
  * `stopping` on shutdown, which drains until the deadline, and `shutdown`.
  */
 export const workerMachine = setup({
@@ -62,8 +68,9 @@ export const workerMachine = setup({
         SHUTDOWN: { target: 'stopping', actions: 'rememberDeadline' },
       },
       states: {
-        running: { on: { PERMIT_DENIED: 'blocked' } },
+        running: { on: { PERMIT_DENIED: 'blocked', RETRY_WAIT: 'backoff' } },
         blocked: { on: { BREAKER_CHANGED: 'running' } },
+        backoff: { on: { WORK_READY: 'running' } },
       },
     },
     stopping: {

@@ -1,8 +1,10 @@
 import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
+import type { backlogMachine } from '../machines/backlog.machine.js';
 import type { breakerMachine } from '../machines/breaker.machine.js';
 import type { latencyMachine } from '../machines/latency.machine.js';
 import { type Provision, type SystemInput, systemMachine } from '../machines/system.machine.js';
 import type { workerMachine } from '../machines/worker.machine.js';
+import type { BacklogRecord, BacklogStore, DeadLetter } from './backlog/types.js';
 import {
   type BreakerState,
   type BreakerStateChange,
@@ -11,8 +13,13 @@ import {
   type CircuitBreakerOptions,
 } from './CircuitBreaker.js';
 import { type Clock, systemClock } from './clock.js';
+import { DurableQueue } from './durable/DurableQueue.js';
+import { type RetryOptions, retryPolicy } from './durable/retry.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
+import { BacklogError } from './errors/BacklogError.js';
+import type { BacklogFullError } from './errors/BacklogFullError.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
+import { NonRetryableError } from './errors/NonRetryableError.js';
 import { QueueOverflowError } from './errors/QueueOverflowError.js';
 import { createCheapError, type SyncWorkerError } from './errors/SyncWorkerError.js';
 import { TaskTimeoutError } from './errors/TaskTimeoutError.js';
@@ -21,7 +28,17 @@ import type { Inspect } from './inspect.js';
 import { LatencyTracker, type LatencyTrackerOptions, latencySettings } from './LatencyTracker.js';
 import { type Logger, quietLogger } from './logger.js';
 import { RingBuffer } from './RingBuffer.js';
-import { isThenable, type SyncTask, TaskRun, toError, validateTask } from './task.js';
+import {
+  type DurableHandler,
+  DurableRun,
+  type DurableTask,
+  type DurableTaskInput,
+  isThenable,
+  type SyncTask,
+  TaskRun,
+  toError,
+} from './task.js';
+import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import {
   clockOption,
   delayMs,
@@ -65,10 +82,28 @@ export interface SyncWorkerOptions {
   logger?: Logger;
   /** Sends per-task `trace.*` events to the worker actor for the inspector: about 5 µs per task with an inspector attached. Default false. */
   trace?: boolean;
+  /**
+   * Handlers of durable tasks, by name. A durable task (`{ handler, payload,
+   * key?, id? }`) is data, so it can be kept in `backlog` and delivered after
+   * an outage or a restart. Needs `backlog`.
+   */
+  handlers?: Record<string, DurableHandler>;
+  /**
+   * Where durable tasks are kept from the moment they are accepted until
+   * delivered: `lmdbBacklog({ path })` from `xstate-sync-worker/lmdb`, or
+   * `memoryBacklog()`. The worker opens it in the constructor (which throws a
+   * `BacklogError`, such as `BacklogLockedError`, when it cannot) and owns it
+   * until shutdown. Needs `handlers`.
+   */
+  backlog?: BacklogStore;
+  /** How durable tasks are retried. See {@link RetryOptions}. */
+  retry?: RetryOptions;
+  /** Called once for a durable task that went to the dead letters (its fate), with the final error. */
+  onDeadLetter?: (task: DurableTask, error: Error) => void;
 }
 
 /** The worker's lifecycle state. */
-export type WorkerState = 'idle' | 'draining' | 'blocked' | 'stopping' | 'shutdown';
+export type WorkerState = 'idle' | 'draining' | 'blocked' | 'backoff' | 'stopping' | 'shutdown';
 
 /** What {@link SyncWorker.stats} returns. */
 export interface SyncWorkerStats {
@@ -78,10 +113,16 @@ export interface SyncWorkerStats {
   running: number;
   /** Tasks that succeeded. */
   completed: number;
-  /** Accepted tasks that failed: errors, timeouts, breaker fail-fast and shutdown (drops not included). */
+  /** Accepted tasks that failed: errors, timeouts, breaker fail-fast, shutdown, dead letters (drops not included). */
   failed: number;
-  /** Of `failed`, the tasks that timed out. */
+  /** Runs that timed out (for durable tasks, retried runs included). */
   timedOut: number;
+  /** Durable tasks accepted and not yet delivered or dead: in memory or in the backlog. */
+  backlog: number;
+  /** Failed runs of durable tasks that were scheduled to run again. */
+  retried: number;
+  /** Durable tasks moved to the dead letters (also counted in `failed`). */
+  deadLettered: number;
   /** Waiting tasks dropped by overflow. */
   dropped: number;
   /** Tasks `enqueue` refused (breaker open or shut down). */
@@ -94,13 +135,21 @@ export interface SyncWorkerStats {
   state: WorkerState;
 }
 
-/** The events of {@link SyncWorker}. Every task gets exactly one of the four `task*` events. */
+/**
+ * The events of {@link SyncWorker}. Every closure task gets exactly one of
+ * `taskSucceeded`, `taskFailed`, `taskTimedOut` and `taskDropped`. A durable
+ * task gets `taskSucceeded` when delivered or `taskFailed` when it goes to the
+ * dead letters (or its store refuses it); while it stays kept it gets none.
+ * Tell the kinds apart with `'handler' in task`.
+ */
 export interface SyncWorkerEvents {
-  taskSucceeded: { task: SyncTask; result: unknown; durationMs: number };
-  /** Any failure other than a timeout or a drop: an error, a refusal, breaker fail-fast, shutdown. */
-  taskFailed: { task: SyncTask; error: Error };
+  taskSucceeded: { task: SyncTask | DurableTask; result: unknown; durationMs: number };
+  /** Any failure other than a timeout or a drop: an error, a refusal, breaker fail-fast, shutdown, a dead letter. */
+  taskFailed: { task: SyncTask | DurableTask; error: Error };
   taskTimedOut: { task: SyncTask; error: TaskTimeoutError; timeoutMs: number };
   taskDropped: { task: SyncTask; error: QueueOverflowError };
+  /** A durable task's run failed and it will run again after `delayMs`. */
+  taskRetried: { task: DurableTask; error: Error; attempt: number; delayMs: number };
   breakerStateChange: BreakerStateChange;
   stateChange: { from: WorkerState; to: WorkerState };
 }
@@ -110,6 +159,7 @@ const SYNC_WORKER_EVENTS: readonly (keyof SyncWorkerEvents)[] = [
   'taskFailed',
   'taskTimedOut',
   'taskDropped',
+  'taskRetried',
   'breakerStateChange',
   'stateChange',
 ];
@@ -133,10 +183,42 @@ function provisionOf(
   return value instanceof External ? 'external' : 'owned';
 }
 
+function handlersOption(
+  handlers: unknown,
+  backlog: unknown,
+): Readonly<Record<string, DurableHandler>> | undefined {
+  if (handlers === undefined && backlog === undefined) return undefined;
+  if (handlers === null || typeof handlers !== 'object' || Array.isArray(handlers)) {
+    throw new TypeError(
+      `${OWNER}: handlers must be an object of functions by name, as durable tasks need them with a backlog`,
+    );
+  }
+  for (const [name, handler] of Object.entries(handlers)) {
+    if (typeof handler !== 'function') {
+      throw new TypeError(`${OWNER}: handlers.${name} must be a function`);
+    }
+  }
+  const store = backlog as Partial<BacklogStore> | null | undefined;
+  if (
+    store === null ||
+    typeof store !== 'object' ||
+    typeof store.open !== 'function' ||
+    typeof store.append !== 'function'
+  ) {
+    throw new TypeError(
+      `${OWNER}: handlers need a backlog: lmdbBacklog({ path }) from 'xstate-sync-worker/lmdb', or memoryBacklog()`,
+    );
+  }
+  return { ...(handlers as Record<string, DurableHandler>) };
+}
+
 function lifecycleState(snapshot: SnapshotFrom<typeof workerMachine>): WorkerState {
   const value = snapshot.value;
-  return typeof value === 'string' ? value : value.draining === 'blocked' ? 'blocked' : 'draining';
+  if (typeof value === 'string') return value;
+  return value.draining === 'running' ? 'draining' : value.draining;
 }
+
+const DEFAULT_KEY = 'default';
 
 /**
  * Keeps writes to a remote service off the user-facing path: `enqueue`
@@ -168,6 +250,9 @@ export class SyncWorker {
   private readonly queue: RingBuffer<SyncTask>;
   private readonly events: Emitter<SyncWorkerEvents>;
   private readonly detachBreaker: Unsubscribe | undefined;
+  private readonly handlers: Readonly<Record<string, DurableHandler>> | undefined;
+  private readonly durable: DurableQueue | undefined;
+  private readonly onDeadLetter: ((task: DurableTask, error: Error) => void) | undefined;
 
   // Lifecycle, mirrored from the machine for the hot path.
   private currentState: WorkerState = 'idle';
@@ -179,9 +264,13 @@ export class SyncWorker {
   private pumpScheduled = false;
   private inOutcome = false;
   private openWhileInOutcome = false;
+  private backingOff = false;
+  // Closure and durable tasks take turns when both wait.
+  private durableTurn = false;
 
-  // The running task.
+  // The running task; a durable one also sets `currentRecord`.
   private current: SyncTask | undefined;
+  private currentRecord: BacklogRecord | undefined;
   private currentRun: TaskRun | undefined;
   private runSeq = 0;
   private startedAt = 0;
@@ -200,6 +289,8 @@ export class SyncWorker {
   private timedOutCount = 0;
   private droppedCount = 0;
   private refusedCount = 0;
+  private retriedCount = 0;
+  private deadLetteredCount = 0;
   private idleWaiters: (() => void)[] = [];
   private shutdownPromise: Promise<void> | undefined;
   private resolveShutdown: (() => void) | undefined;
@@ -228,14 +319,23 @@ export class SyncWorker {
 
     const breakerProvision = provisionOf(o.breaker, CircuitBreaker);
     const trackerProvision = provisionOf(o.latencyTracker, LatencyTracker);
-    // Validate the owned tracker's options before any actor starts.
+    // Validate every option before any actor starts or the store opens.
     const trackerSettings =
       trackerProvision === 'owned'
         ? latencySettings(`${OWNER}: latencyTracker`, o.latencyTracker)
         : undefined;
+    this.handlers = handlersOption(o.handlers, o.backlog);
+    const retry = retryPolicy(OWNER, o.retry);
+    this.onDeadLetter = optionalFunction(OWNER, 'onDeadLetter', o.onDeadLetter);
+    const input = SyncWorker.systemInput(breakerProvision, o.breaker, trackerProvision);
+    input.backlog = o.backlog === undefined ? 'none' : 'owned';
+    const opened = o.backlog?.open({
+      onCorrupt: (letter) => this.onCorrupt(letter),
+      onWriteError: (error) => this.logger.error?.(`${OWNER}: a backlog write failed`, error),
+    });
     this.actor = createActor(systemMachine, {
       id: this.name,
-      input: SyncWorker.systemInput(breakerProvision, o.breaker, trackerProvision),
+      input,
       clock: this.clock,
       inspect: o.inspect,
     }).start();
@@ -245,6 +345,26 @@ export class SyncWorker {
     this.detachBreaker = this.breaker?.on('stateChange', (change) => this.onBreakerChange(change));
     this.lifecycle.subscribe((snapshot) => this.onLifecycle(snapshot));
     this.lifecycle.on('deadlineReached', () => this.onShutdownDeadline());
+    if (o.backlog !== undefined && opened !== undefined) {
+      this.durable = new DurableQueue({
+        store: o.backlog,
+        nextSeq: opened.nextSeq,
+        pendingByKey: opened.pendingByKey,
+        maxCached: this.maxQueue,
+        retry,
+        clock: this.clock,
+        actor: this.actor.system.get('backlog') as ActorRefFrom<typeof backlogMachine>,
+        host: {
+          onRunnable: () => this.onDurableRunnable(),
+          onNotKept: (records, error) => this.onNotKept(records, error),
+          onWriteSettled: () => {
+            if (this.draining && this.current === undefined) this.schedulePump();
+          },
+        },
+      });
+      // What a previous run left behind is delivered without waiting for new work.
+      if (this.durable.hasReady) this.onDurableRunnable();
+    }
   }
 
   /**
@@ -260,10 +380,19 @@ export class SyncWorker {
    * These `onFailure` calls run synchronously, after the worker's state is
    * updated, so calling `enqueue` again from inside them is safe.
    *
-   * @throws TypeError when `task` has no `run` function or a field of the wrong type.
+   * A durable task (`{ handler, payload, key?, id? }`, with the `handlers` and
+   * `backlog` options) is kept instead of dropped or refused: `true` means it
+   * is accepted and will be written with the next group commit (`flush()`
+   * says when it is durable), even while the breaker is open. It is refused
+   * (`false`, a `taskFailed` event) only once `shutdown()` has been called.
+   *
+   * @throws TypeError when `task` is neither kind, has a field of the wrong
+   *   type, names an unknown handler, or carries a payload that is not plain JSON.
    */
   enqueue<R>(task: SyncTask<R>): boolean;
-  enqueue(task: SyncTask): boolean {
+  enqueue(task: DurableTaskInput): boolean;
+  enqueue(task: SyncTask | DurableTaskInput): boolean {
+    if (taskKind(task) === 'durable') return this.enqueueDurable(task as DurableTaskInput);
     validateTask(task);
     if (!this.accepting) return this.refuse(task, WorkerShutdownError, SHUTTING_DOWN);
     if (this.breaker?.isOpen) return this.refuse(task, BreakerOpenError, BREAKER_OPEN);
@@ -271,8 +400,28 @@ export class SyncWorker {
     const victim = this.queue.size >= this.maxQueue ? this.queue.shift() : undefined;
     this.queue.push(task);
     if (!this.draining) this.wake();
+    else if (this.backingOff) this.leaveBackoff();
     if (victim !== undefined) this.drop(victim);
     return true;
+  }
+
+  /**
+   * Resolves once every durable task accepted so far is durable in the
+   * backlog (at once without one). Rejects with a `BacklogFullError` when the
+   * store refused some of them; those tasks also got `taskFailed`.
+   */
+  flush(): Promise<void> {
+    return this.durable?.flush() ?? Promise.resolve();
+  }
+
+  /**
+   * Moves every dead letter back to the end of its key, with a fresh attempt
+   * count and the same id, and delivers them. Resolves with how many.
+   */
+  requeueDeadLetters(): Promise<number> {
+    if (this.durable === undefined) return Promise.resolve(0);
+    if (this.finished) return Promise.reject(new WorkerShutdownError('the worker has shut down'));
+    return this.durable.requeueDead();
   }
 
   /**
@@ -293,7 +442,10 @@ export class SyncWorker {
     return this.shutdownPromise;
   }
 
-  /** Resolves when no task is waiting or running (at once if that is so now). */
+  /**
+   * Resolves when no task is waiting or running (at once if that is so now).
+   * Durable tasks kept behind an open breaker or a retry backoff count as waiting.
+   */
   onIdle(): Promise<void> {
     if (!this.draining || this.finished) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -335,6 +487,9 @@ export class SyncWorker {
       completed: this.completedCount,
       failed: this.failedCount,
       timedOut: this.timedOutCount,
+      backlog: this.durable?.pending ?? 0,
+      retried: this.retriedCount,
+      deadLettered: this.deadLetteredCount,
       dropped: this.droppedCount,
       refused: this.refusedCount,
       breakerState: this.breaker?.state ?? 'none',
@@ -389,7 +544,29 @@ export class SyncWorker {
 
   // --- admission ---------------------------------------------------------
 
-  private refuse(task: SyncTask, ErrorClass: SyncWorkerErrorClass, message: string): false {
+  private enqueueDurable(task: DurableTaskInput): boolean {
+    validateDurableTask(task, this.handlers);
+    const fields = {
+      id: task.id ?? globalThis.crypto.randomUUID(),
+      key: task.key ?? DEFAULT_KEY,
+      handler: task.handler,
+      // A copy, so what is written is what was accepted even if the caller reuses the object.
+      payload: structuredClone(task.payload),
+      attempts: 0,
+      enqueuedAt: Date.now(),
+    };
+    if (!this.accepting)
+      return this.refuse({ seq: -1, ...fields }, WorkerShutdownError, SHUTTING_DOWN);
+    this.started = true;
+    (this.durable as DurableQueue).accept(fields);
+    return true;
+  }
+
+  private refuse(
+    task: SyncTask | DurableTask,
+    ErrorClass: SyncWorkerErrorClass,
+    message: string,
+  ): false {
     this.refusedCount++;
     this.notifyFailure(task, createCheapError(ErrorClass, message));
     return false;
@@ -425,20 +602,30 @@ export class SyncWorker {
     if (this.pumping || this.current !== undefined || this.blocked || this.finished) return;
     this.pumping = true;
     try {
-      while (this.current === undefined && !this.blocked && !this.finished) {
-        if (this.queue.size === 0) {
-          this.becomeIdle();
+      while (this.current === undefined && !this.blocked && !this.finished && !this.backingOff) {
+        const probing = this.breaker?.state === 'half_open';
+        const durableReady = this.durable?.prepare(probing) === true;
+        if (this.queue.size === 0 && !durableReady) {
+          this.noRunnableWork();
           return;
         }
         const timeoutMs = this.nextTimeoutMs();
-        if (this.admitNext(timeoutMs)) this.begin(this.queue.shift() as SyncTask, timeoutMs);
+        if (!this.admitNext(timeoutMs)) continue;
+        // The probe replays the oldest kept task; otherwise the two kinds take turns.
+        if (durableReady && (probing || this.durableTurn || this.queue.size === 0)) {
+          this.durableTurn = false;
+          this.beginDurable((this.durable as DurableQueue).take(), timeoutMs);
+        } else {
+          this.durableTurn = durableReady;
+          this.begin(this.queue.shift() as SyncTask, timeoutMs);
+        }
       }
     } finally {
       this.pumping = false;
     }
   };
 
-  /** Takes the breaker's permit for the next task; on refusal fails fast (open) or blocks (half-open). */
+  /** Takes the breaker's permit for the next task; on refusal fails fast (open) or blocks. */
   private admitNext(timeoutMs: number): boolean {
     const breaker = this.breaker;
     if (breaker === undefined) return true;
@@ -448,23 +635,90 @@ export class SyncWorker {
     }
     if (breaker.isOpen) {
       this.failWaiting(BreakerOpenError, BREAKER_OPEN);
+      // Durable tasks are kept, not failed: wait for the breaker's probe.
+      if (this.durable?.hasReady) this.waitForBreaker();
     } else {
-      this.blocked = true;
-      this.nowIsFresh = false;
-      this.lifecycle.send({ type: 'PERMIT_DENIED' });
+      this.waitForBreaker();
     }
     return false;
   }
 
+  private waitForBreaker(): void {
+    if (!this.accepting && this.queue.size === 0) {
+      // Shutting down with only durable tasks left: they stay kept; no need to wait.
+      this.finish();
+      return;
+    }
+    this.blocked = true;
+    this.nowIsFresh = false;
+    this.lifecycle.send({ type: 'PERMIT_DENIED' });
+  }
+
+  /** Nothing can run now: idle, or waiting for a retry backoff or a group commit. */
+  private noRunnableWork(): void {
+    const durable = this.durable;
+    if (durable?.hasBackoff) {
+      if (!this.accepting) this.finish();
+      else this.enterBackoff();
+      return;
+    }
+    // A commit in flight makes its tasks runnable when it lands; onIdle must not resolve before.
+    if (durable?.isWriting) return;
+    this.becomeIdle();
+  }
+
+  private enterBackoff(): void {
+    this.nowIsFresh = false;
+    this.backingOff = true;
+    this.lifecycle.send({ type: 'RETRY_WAIT' });
+  }
+
+  private leaveBackoff(): void {
+    this.backingOff = false;
+    this.lifecycle.send({ type: 'WORK_READY' });
+    this.schedulePump();
+  }
+
+  /** Durable tasks became runnable: committed, read back, or due for a retry. */
+  private onDurableRunnable(): void {
+    if (this.finished) return;
+    this.started = true;
+    if (!this.draining) this.wake();
+    else if (this.backingOff) this.leaveBackoff();
+    else this.schedulePump();
+  }
+
   private begin(task: SyncTask, timeoutMs: number): void {
+    this.start(task, undefined, new TaskRun(timeoutMs));
+  }
+
+  /** Runs a durable task's handler: this run counts as an attempt. */
+  private beginDurable(record: BacklogRecord, timeoutMs: number): void {
+    record.attempts++;
+    const run = new DurableRun(timeoutMs, record);
+    const handler = this.handlers?.[record.handler];
+    const task: SyncTask = {
+      name: record.handler,
+      run:
+        handler === undefined
+          ? () => {
+              // A record kept by an earlier version whose handler is gone cannot be delivered.
+              throw new NonRetryableError(`no handler is registered as "${record.handler}"`);
+            }
+          : () => handler(record.payload, run),
+    };
+    this.start(task, record, run);
+  }
+
+  private start(task: SyncTask, record: BacklogRecord | undefined, run: TaskRun): void {
     const start = this.nowIsFresh ? this.lastNow : this.clock.now();
     this.nowIsFresh = false;
-    const run = new TaskRun(timeoutMs);
     const seq = ++this.runSeq;
     this.current = task;
+    this.currentRecord = record;
     this.currentRun = run;
     this.startedAt = start;
-    this.deadline = start + timeoutMs;
+    this.deadline = start + run.timeoutMs;
     this.armDeadline(start);
     if (this.trace) this.lifecycle.send({ type: 'trace.taskStarted', name: task.name ?? 'sync' });
     let result: unknown;
@@ -487,22 +741,68 @@ export class SyncWorker {
   private settle(seq: number, ok: boolean, value: unknown): void {
     const task = this.current;
     if (seq !== this.runSeq || task === undefined) return;
+    const record = this.currentRecord;
     this.current = undefined;
+    this.currentRecord = undefined;
     this.currentRun = undefined;
     const now = this.clock.now();
     this.lastNow = now;
     this.nowIsFresh = true;
     this.inOutcome = true;
-    if (ok) this.succeed(task, value, now - this.startedAt);
+    if (record !== undefined) this.settleDurable(record, ok, value, now);
+    else if (ok) this.succeed(task, value, now - this.startedAt);
     else this.fail(task, toError(value));
     this.afterOutcome();
+  }
+
+  private settleDurable(record: BacklogRecord, ok: boolean, value: unknown, now: number): void {
+    const durationMs = now - this.startedAt;
+    if (ok) {
+      this.completedCount++;
+      this.latencyTracker?.observe(durationMs);
+      if (this.breakerStillCurrent()) this.breaker?.recordSuccess();
+      (this.durable as DurableQueue).succeeded(record);
+      if (this.trace) this.traceSettled(record.handler, 'succeeded');
+      if (this.events.has('taskSucceeded')) {
+        this.events.emit('taskSucceeded', { task: record, result: value, durationMs });
+      }
+      return;
+    }
+    const error = toError(value);
+    this.reportFailure(error);
+    if (this.trace) this.traceSettled(record.handler, 'failed');
+    this.durableAttemptFailed(record, error, now);
+  }
+
+  /** Retries a durable task's failed run, or buries the task: its fate then is the dead letters. */
+  private durableAttemptFailed(record: BacklogRecord, error: Error, now: number): void {
+    const outcome = (this.durable as DurableQueue).failed(record, error, now);
+    if (outcome.retry) {
+      this.retriedCount++;
+      if (this.events.has('taskRetried')) {
+        const { delayMs } = outcome;
+        this.events.emit('taskRetried', { task: record, error, attempt: record.attempts, delayMs });
+      }
+      return;
+    }
+    this.failedCount++;
+    this.deadLetteredCount++;
+    if (this.onDeadLetter !== undefined) {
+      try {
+        this.onDeadLetter(outcome.letter, error);
+      } catch (thrown) {
+        this.logger.error?.(`${OWNER}: onDeadLetter threw`, thrown);
+      }
+    }
+    if (this.events.has('taskFailed'))
+      this.events.emit('taskFailed', { task: outcome.letter, error });
   }
 
   private succeed(task: SyncTask, result: unknown, durationMs: number): void {
     this.completedCount++;
     this.latencyTracker?.observe(durationMs);
     if (this.breakerStillCurrent()) this.breaker?.recordSuccess();
-    if (this.trace) this.traceSettled(task, 'succeeded');
+    if (this.trace) this.traceSettled(task.name, 'succeeded');
     if (task.onSuccess !== undefined) {
       try {
         task.onSuccess(result);
@@ -518,7 +818,7 @@ export class SyncWorker {
   private fail(task: SyncTask, error: Error): void {
     this.failedCount++;
     this.reportFailure(error);
-    if (this.trace) this.traceSettled(task, 'failed');
+    if (this.trace) this.traceSettled(task.name, 'failed');
     this.notifyFailure(task, error);
   }
 
@@ -574,7 +874,9 @@ export class SyncWorker {
   private timeOut(now: number): void {
     const task = this.current as SyncTask;
     const run = this.currentRun as TaskRun;
+    const record = this.currentRecord;
     this.current = undefined;
+    this.currentRecord = undefined;
     this.currentRun = undefined;
     this.lastNow = now;
     this.nowIsFresh = true;
@@ -583,13 +885,19 @@ export class SyncWorker {
     const error = createCheapError(TaskTimeoutError, `task timed out after ${timeoutMs} ms`, {
       timeoutMs,
     });
-    this.failedCount++;
     this.timedOutCount++;
     // A censored sample: the call took at least this long, so the p95 rises during a slowdown.
     this.latencyTracker?.observe(timeoutMs);
     this.reportFailure(error);
     run.abort(error);
-    if (this.trace) this.traceSettled(task, 'timedOut');
+    if (this.trace) this.traceSettled(task.name, 'timedOut');
+    if (record !== undefined) {
+      // A timeout is retryable: the remote may simply have been slow this once.
+      this.durableAttemptFailed(record, error, now);
+      this.afterOutcome();
+      return;
+    }
+    this.failedCount++;
     this.callFailure(task, error);
     if (this.events.has('taskTimedOut'))
       this.events.emit('taskTimedOut', { task, error, timeoutMs });
@@ -621,13 +929,14 @@ export class SyncWorker {
     if (this.current === undefined) this.schedulePump();
   }
 
-  private notifyFailure(task: SyncTask, error: Error): void {
+  private notifyFailure(task: SyncTask | DurableTask, error: Error): void {
     this.callFailure(task, error);
     if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
   }
 
-  private callFailure(task: SyncTask, error: Error): void {
-    if (task.onFailure === undefined) return;
+  private callFailure(task: SyncTask | DurableTask, error: Error): void {
+    // Durable tasks are data: no callbacks; their fate is told by events.
+    if (!('run' in task) || task.onFailure === undefined) return;
     try {
       task.onFailure(error);
     } catch (thrown) {
@@ -635,8 +944,11 @@ export class SyncWorker {
     }
   }
 
-  private traceSettled(task: SyncTask, outcome: 'succeeded' | 'failed' | 'timedOut'): void {
-    this.lifecycle.send({ type: 'trace.taskSettled', name: task.name ?? 'sync', outcome });
+  private traceSettled(
+    name: string | undefined,
+    outcome: 'succeeded' | 'failed' | 'timedOut',
+  ): void {
+    this.lifecycle.send({ type: 'trace.taskSettled', name: name ?? 'sync', outcome });
   }
 
   // --- lifecycle ---------------------------------------------------------
@@ -664,15 +976,22 @@ export class SyncWorker {
   private onShutdownDeadline(): void {
     const task = this.current;
     const run = this.currentRun;
+    const record = this.currentRecord;
     this.current = undefined;
+    this.currentRecord = undefined;
     this.currentRun = undefined;
     const waiting = this.queue.takeAll();
-    this.failedCount += waiting.length + (task === undefined ? 0 : 1);
     const message = 'sync worker shut down before this task finished';
+    this.failedCount += waiting.length;
     if (task !== undefined) {
       const error = createCheapError(WorkerShutdownError, message);
       run?.abort(error);
-      this.notifyFailure(task, error);
+      // A durable task stays first in its key for the next start; a closure task fails.
+      if (record !== undefined) (this.durable as DurableQueue).release(record);
+      else {
+        this.failedCount++;
+        this.notifyFailure(task, error);
+      }
     }
     for (const t of waiting) this.notifyFailure(t, createCheapError(WorkerShutdownError, message));
     // This runs inside the lifecycle actor's transition; stop the actors after it.
@@ -683,13 +1002,48 @@ export class SyncWorker {
     if (this.finished) return;
     this.finished = true;
     this.draining = false;
+    this.backingOff = false;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.detachBreaker?.();
-    this.actor.stop();
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
-    this.resolveShutdown?.();
+    const closing = this.durable?.close() ?? Promise.resolve();
+    closing
+      .catch((error: unknown) => this.logger.error?.(`${OWNER}: closing the backlog failed`, error))
+      .finally(() => {
+        this.actor.stop();
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+        this.resolveShutdown?.();
+      });
+  }
+
+  // --- durable store events ------------------------------------------------
+
+  /** A group commit failed: its tasks were not kept, and each gets `taskFailed` as its fate. */
+  private onNotKept(records: readonly BacklogRecord[], error: BacklogFullError): void {
+    this.failedCount += records.length;
+    this.logger.error?.(`${OWNER}: ${error.message}`, error.cause);
+    if (!this.events.has('taskFailed')) return;
+    for (const task of records) this.events.emit('taskFailed', { task, error });
+  }
+
+  /** A stored record could not be read: the store buried it; report it like any dead letter. */
+  private onCorrupt(letter: DeadLetter): void {
+    this.durable?.forgetCorrupt();
+    this.failedCount++;
+    this.deadLetteredCount++;
+    const error = new BacklogError(letter.key, letter.reason);
+    this.logger.error?.(
+      `${OWNER}: ${letter.reason} (key ${JSON.stringify(letter.key)}, seq ${letter.seq}); moved to the dead letters`,
+    );
+    if (this.onDeadLetter !== undefined) {
+      try {
+        this.onDeadLetter(letter, error);
+      } catch (thrown) {
+        this.logger.error?.(`${OWNER}: onDeadLetter threw`, thrown);
+      }
+    }
+    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task: letter, error });
   }
 }

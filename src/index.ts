@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 export {
+  type BacklogEvent,
+  backlogMachine,
   type BreakerContext,
   type BreakerEvent,
   type BreakerInput,
@@ -20,6 +22,17 @@ export {
   type WorkerEvent,
   workerMachine,
 } from '../machines/index.js';
+export { assertPlainJson, type JsonValue } from './backlog/json.js';
+export { memoryBacklog } from './backlog/memoryBacklog.js';
+export { decodeRecord, encodeRecord, RECORD_FORMAT } from './backlog/record.js';
+export type {
+  BacklogHooks,
+  BacklogOpened,
+  BacklogRecord,
+  BacklogStats,
+  BacklogStore,
+  DeadLetter,
+} from './backlog/types.js';
 export {
   type BreakerState,
   type BreakerStateChange,
@@ -30,8 +43,13 @@ export {
 } from './CircuitBreaker.js';
 export { type Clock, systemClock } from './clock.js';
 export type { Unsubscribe } from './Emitter.js';
+export type { RetryOptions } from './durable/retry.js';
 export {
+  BacklogError,
+  BacklogFullError,
+  BacklogLockedError,
   BreakerOpenError,
+  NonRetryableError,
   QueueOverflowError,
   SyncWorkerError,
   TaskTimeoutError,
@@ -54,5 +72,13 @@ export {
   type SyncWorkerStats,
   type WorkerState,
 } from './SyncWorker.js';
-export type { SyncTask, TaskContext } from './task.js';
+export type {
+  DurableContext,
+  DurableHandler,
+  DurableTask,
+  DurableTaskInput,
+  SyncTask,
+  TaskContext,
+} from './task.js';
+export { MAX_KEY_LENGTH } from './taskValidation.js';
 export { MAX_DELAY_MS } from './validate.js';

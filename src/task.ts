@@ -1,3 +1,6 @@
+import type { JsonValue } from './backlog/json.js';
+import type { BacklogRecord } from './backlog/types.js';
+
 /** What a task's `run` receives. */
 export interface TaskContext {
   /**
@@ -51,6 +54,52 @@ export class TaskRun implements TaskContext {
   }
 }
 
+/**
+ * A durable task as submitted: data that survives restarts, delivered by the
+ * handler registered under `handler`. Delivery is at least once.
+ */
+export interface DurableTaskInput<P extends JsonValue = JsonValue> {
+  /** The name of a handler given to the worker's `handlers` option. */
+  handler: string;
+  /** Plain JSON data for the handler (checked at `enqueue`, in time proportional to its size). */
+  payload: P;
+  /** The ordering scope: tasks with one key are delivered in enqueue order. Default: one shared key. */
+  key?: string;
+  /** A unique id, kept across retries, for the handler to deduplicate by. Default: a random UUID. */
+  id?: string;
+}
+
+/** A durable task as the worker holds it and reports it in events: the stored record. */
+export type DurableTask = Readonly<BacklogRecord>;
+
+/** What a durable task's handler receives besides its payload. */
+export interface DurableContext extends TaskContext {
+  /** This run's number: 1 on the first try. */
+  readonly attempt: number;
+  /** The task's id; deduplicate by it, since a crash mid-delivery means it is delivered again. */
+  readonly id: string;
+  /** The task's ordering key. */
+  readonly key: string;
+}
+
+/** Delivers durable tasks' payloads. Throw a `NonRetryableError` when a retry cannot help. */
+// biome-ignore lint/suspicious/noExplicitAny: each handler declares the payload type it accepts.
+export type DurableHandler<P = any> = (payload: P, context: DurableContext) => unknown;
+
+/** One run of a durable task: the closure context plus the task's identity. */
+export class DurableRun extends TaskRun implements DurableContext {
+  readonly attempt: number;
+  readonly id: string;
+  readonly key: string;
+
+  constructor(timeoutMs: number, record: BacklogRecord) {
+    super(timeoutMs);
+    this.attempt = record.attempts;
+    this.id = record.id;
+    this.key = record.key;
+  }
+}
+
 /** A thrown value as an Error: non-Errors are wrapped, with the original as `cause`. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
@@ -70,24 +119,4 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-/** Throws a TypeError naming the field when `task` is not a usable {@link SyncTask}. */
-export function validateTask(task: unknown): asserts task is SyncTask {
-  if (task === null || typeof task !== 'object') {
-    throw new TypeError('SyncWorker.enqueue: task must be an object with a run() function');
-  }
-  const t = task as Record<string, unknown>;
-  if (typeof t.run !== 'function') {
-    throw new TypeError('SyncWorker.enqueue: task.run must be a function');
-  }
-  if (t.name !== undefined && typeof t.name !== 'string') {
-    throw new TypeError('SyncWorker.enqueue: task.name must be a string');
-  }
-  if (t.onSuccess !== undefined && typeof t.onSuccess !== 'function') {
-    throw new TypeError('SyncWorker.enqueue: task.onSuccess must be a function');
-  }
-  if (t.onFailure !== undefined && typeof t.onFailure !== 'function') {
-    throw new TypeError('SyncWorker.enqueue: task.onFailure must be a function');
-  }
 }

@@ -206,7 +206,8 @@ describe('SyncWorker.enqueue', () => {
   it('throws a TypeError naming the field for a malformed task', () => {
     const { worker } = simulatedWorker();
     expect(() => worker.enqueue(undefined as never)).toThrow(TypeError);
-    expect(() => worker.enqueue({} as never)).toThrow(/task\.run must be a function/);
+    expect(() => worker.enqueue({} as never)).toThrow(/needs run\(\).*or handler/);
+    expect(() => worker.enqueue({ run: 5 } as never)).toThrow(/task\.run must be a function/);
     expect(() => worker.enqueue({ run: () => 1, name: 5 } as never)).toThrow(/task\.name/);
     expect(() => worker.enqueue({ run: () => 1, onSuccess: 'x' } as never)).toThrow(
       /task\.onSuccess/,

@@ -156,7 +156,7 @@ describe('SyncWorker events and stats', () => {
     const seen: string[] = [];
     for (const type of ['taskSucceeded', 'taskFailed', 'taskTimedOut', 'taskDropped'] as const) {
       worker.on(type, (event: SyncWorkerEvents[typeof type]) =>
-        seen.push(`${type}:${event.task.name}`),
+        seen.push(`${type}:${'handler' in event.task ? event.task.handler : event.task.name}`),
       );
     }
     const hang = controlledTask('hang');
@@ -211,6 +211,9 @@ describe('SyncWorker events and stats', () => {
       completed: 0,
       failed: 0,
       timedOut: 0,
+      backlog: 0,
+      retried: 0,
+      deadLettered: 0,
       dropped: 1,
       refused: 0,
       breakerState: 'closed',
@@ -237,7 +240,7 @@ describe('SyncWorker actors', () => {
     expect(system.get('breaker')).toBe(worker.breaker?.actor);
     expect(system.get('tracker')).toBe(worker.latencyTracker?.actor);
     expect(worker.actor.getSnapshot().value).toEqual({
-      running: { lifecycle: {}, breaker: 'owned', tracker: 'owned' },
+      running: { lifecycle: {}, breaker: 'owned', tracker: 'owned', backlog: 'none' },
     });
   });
 

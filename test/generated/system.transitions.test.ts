@@ -9,9 +9,10 @@ const inputs: Record<string, SystemInput> = {
     breaker: 'owned',
     breakerInput: { failureThreshold: 2, probeIntervalMs: 1000, probeTimeoutMs: 500 },
     tracker: 'owned',
+    backlog: 'owned',
   },
   'external collaborators': { breaker: 'external', tracker: 'external' },
-  'no collaborators': { breaker: 'none', tracker: 'none' },
+  'no collaborators': { breaker: 'none', tracker: 'none', backlog: 'none' },
 };
 
 // The root ends when its lifecycle child does: drive the child to its final state.

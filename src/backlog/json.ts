@@ -1,0 +1,79 @@
+/** A value that survives `JSON.stringify` and `JSON.parse` unchanged. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'bigint') return 'a BigInt';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  const name = (value as object).constructor?.name;
+  return name ? `a ${name}` : 'an object with a null prototype';
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Throws a `TypeError` naming the path (`payload.items[3].at`) of the first
+ * value that is not plain JSON data: objects, arrays, strings, finite numbers,
+ * booleans and null. Dates, Maps, Sets, `undefined`, BigInts, functions,
+ * class instances and cycles are refused rather than silently changed by
+ * `JSON.stringify`. It visits every value once: time in proportion to the size.
+ */
+export function assertPlainJson(
+  value: unknown,
+  path: string,
+  owner?: string,
+): asserts value is JsonValue {
+  try {
+    walk(value, path, new Set());
+  } catch (error) {
+    if (owner === undefined || !(error instanceof TypeError)) throw error;
+    throw new TypeError(`${owner}: ${error.message}`);
+  }
+}
+
+function walk(value: unknown, path: string, ancestors: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (Number.isFinite(value)) return;
+      throw new TypeError(
+        `${path} must be plain JSON data: ${describe(value)} is not a finite number`,
+      );
+    case 'object':
+      if (value === null) return;
+      walkObject(value, path, ancestors);
+      return;
+    default:
+      throw new TypeError(`${path} must be plain JSON data, got ${describe(value)}`);
+  }
+}
+
+function walkObject(value: object, path: string, ancestors: Set<object>): void {
+  if (ancestors.has(value)) throw new TypeError(`${path} must be plain JSON data: it is a cycle`);
+  const isArray = Array.isArray(value);
+  if (!isArray && !isPlainObject(value)) {
+    throw new TypeError(`${path} must be plain JSON data, got ${describe(value)}`);
+  }
+  ancestors.add(value);
+  if (isArray) {
+    for (let i = 0; i < value.length; i++) walk(value[i], `${path}[${i}]`, ancestors);
+  } else {
+    for (const key of Object.keys(value)) {
+      walk((value as Record<string, unknown>)[key], `${path}.${key}`, ancestors);
+    }
+  }
+  ancestors.delete(value);
+}

@@ -1,0 +1,89 @@
+import { assertPlainJson } from './backlog/json.js';
+import type { DurableHandler, DurableTaskInput, SyncTask } from './task.js';
+
+const OWNER = 'SyncWorker.enqueue';
+/** Longest `key` or `id`: they become part of a store key, which LMDB limits to about 2 KB. */
+export const MAX_KEY_LENGTH = 256;
+
+function optionalFunctionField(t: Record<string, unknown>, name: string): void {
+  if (t[name] !== undefined && typeof t[name] !== 'function') {
+    throw new TypeError(`${OWNER}: task.${name} must be a function`);
+  }
+}
+
+/**
+ * Which kind of task `task` is, throwing a TypeError naming the field when it
+ * is neither a usable closure task (`run`) nor a durable one (`handler`).
+ */
+export function taskKind(task: unknown): 'closure' | 'durable' {
+  if (task === null || typeof task !== 'object') {
+    throw new TypeError(`${OWNER}: task must be an object with run() or a handler name`);
+  }
+  const t = task as Record<string, unknown>;
+  const hasRun = t.run !== undefined;
+  const hasHandler = t.handler !== undefined;
+  if (hasRun && hasHandler) {
+    throw new TypeError(
+      `${OWNER}: a task has run() (a closure task) or handler (a durable task), not both`,
+    );
+  }
+  if (!hasRun && !hasHandler) {
+    throw new TypeError(
+      `${OWNER}: a task needs run() (a closure task) or handler (a durable task)`,
+    );
+  }
+  return hasRun ? 'closure' : 'durable';
+}
+
+/** Throws a TypeError naming the field when `task` is not a usable {@link SyncTask}. */
+export function validateTask(task: unknown): asserts task is SyncTask {
+  const t = task as Record<string, unknown>;
+  if (typeof t.run !== 'function') throw new TypeError(`${OWNER}: task.run must be a function`);
+  if (t.name !== undefined && typeof t.name !== 'string') {
+    throw new TypeError(`${OWNER}: task.name must be a string`);
+  }
+  optionalFunctionField(t, 'onSuccess');
+  optionalFunctionField(t, 'onFailure');
+}
+
+function optionalName(t: Record<string, unknown>, name: 'key' | 'id'): void {
+  const value = t[name];
+  if (value === undefined) return;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
+    throw new TypeError(
+      `${OWNER}: task.${name} must be a string of 1 to ${MAX_KEY_LENGTH} characters`,
+    );
+  }
+}
+
+/**
+ * Throws a TypeError naming the field when `task` is not a durable task this
+ * worker can keep: a registered handler, plain JSON payload, string key and id.
+ */
+export function validateDurableTask(
+  task: unknown,
+  handlers: Readonly<Record<string, DurableHandler>> | undefined,
+): asserts task is DurableTaskInput {
+  if (handlers === undefined) {
+    throw new TypeError(`${OWNER}: durable tasks need the worker's handlers and backlog options`);
+  }
+  const t = task as Record<string, unknown>;
+  if (typeof t.handler !== 'string' || !Object.hasOwn(handlers, t.handler)) {
+    const known = Object.keys(handlers).join(', ');
+    throw new TypeError(
+      `${OWNER}: unknown handler ${JSON.stringify(t.handler)}; registered: ${known}`,
+    );
+  }
+  if (!('payload' in t))
+    throw new TypeError(`${OWNER}: task.payload is required (use null for none)`);
+  assertPlainJson(t.payload, 'payload', OWNER);
+  optionalName(t, 'key');
+  optionalName(t, 'id');
+  for (const callback of ['onSuccess', 'onFailure', 'name'] as const) {
+    if (t[callback] !== undefined) {
+      throw new TypeError(
+        `${OWNER}: a durable task is data and cannot carry ${callback}; listen to the worker's events instead`,
+      );
+    }
+  }
+}
