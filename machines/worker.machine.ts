@@ -4,7 +4,7 @@ import { assign, emit, setup } from 'xstate';
 export type WorkerEvent =
   /** Work arrived at an idle worker. */
   | { type: 'WORK_QUEUED' }
-  /** The queue is empty and nothing is running. */
+  /** Nothing is running and nothing can run: the queue is empty (durable tasks may stay kept in the backlog). */
   | { type: 'QUEUE_DRAINED' }
   /** The breaker refused the next task while half-open (its one permit is taken elsewhere). */
   | { type: 'PERMIT_DENIED' }

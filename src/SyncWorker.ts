@@ -438,7 +438,7 @@ export class SyncWorker {
       this.resolveShutdown = resolve;
     });
     this.lifecycle.send({ type: 'SHUTDOWN', timeoutMs });
-    if (!this.draining) this.finish();
+    if (!this.draining || this.onlyKeptWorkLeft()) this.finish();
     return this.shutdownPromise;
   }
 
@@ -559,6 +559,8 @@ export class SyncWorker {
       return this.refuse({ seq: -1, ...fields }, WorkerShutdownError, SHUTTING_DOWN);
     this.started = true;
     (this.durable as DurableQueue).accept(fields);
+    // Draining from now: the task is waiting (for its commit), so onIdle must wait for it.
+    if (!this.draining) this.wake();
     return true;
   }
 
@@ -652,6 +654,11 @@ export class SyncWorker {
     this.blocked = true;
     this.nowIsFresh = false;
     this.lifecycle.send({ type: 'PERMIT_DENIED' });
+  }
+
+  /** Whether all that is left are durable tasks that cannot run now: they stay kept, so shutdown need not wait. */
+  private onlyKeptWorkLeft(): boolean {
+    return this.current === undefined && this.queue.size === 0 && (this.blocked || this.backingOff);
   }
 
   /** Nothing can run now: idle, or waiting for a retry backoff or a group commit. */
@@ -1003,6 +1010,8 @@ export class SyncWorker {
     this.finished = true;
     this.draining = false;
     this.backingOff = false;
+    // Ending early with durable tasks kept (not run): for the lifecycle, that is drained.
+    if (this.currentState === 'stopping') this.lifecycle.send({ type: 'QUEUE_DRAINED' });
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.detachBreaker?.();

@@ -7,10 +7,10 @@
  */
 export {
   type BacklogEvent,
-  backlogMachine,
   type BreakerContext,
   type BreakerEvent,
   type BreakerInput,
+  backlogMachine,
   breakerMachine,
   type LatencyEvent,
   latencyMachine,
@@ -42,8 +42,8 @@ export {
   type CircuitBreakerOptions,
 } from './CircuitBreaker.js';
 export { type Clock, systemClock } from './clock.js';
-export type { Unsubscribe } from './Emitter.js';
 export type { RetryOptions } from './durable/retry.js';
+export type { Unsubscribe } from './Emitter.js';
 export {
   BacklogError,
   BacklogFullError,
