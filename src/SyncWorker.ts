@@ -557,8 +557,16 @@ export class SyncWorker {
     };
     if (!this.accepting)
       return this.refuse({ seq: -1, ...fields }, WorkerShutdownError, SHUTTING_DOWN);
+    const durable = this.durable as DurableQueue;
+    const full = durable.refusal();
+    if (full !== undefined) {
+      // The store just refused a commit: say so now rather than accept what cannot be kept.
+      this.refusedCount++;
+      this.notifyFailure({ seq: -1, ...fields }, full);
+      return false;
+    }
     this.started = true;
-    (this.durable as DurableQueue).accept(fields);
+    durable.accept(fields);
     // Draining from now: the task is waiting (for its commit), so onIdle must wait for it.
     if (!this.draining) this.wake();
     return true;

@@ -41,6 +41,9 @@ interface FlushWaiter {
   reject: (error: Error) => void;
 }
 
+/** How long new durable tasks are refused after the store refused a commit, unless space is freed sooner. */
+export const FULL_BACKOFF_MS = 1_000;
+
 // Bounds one synchronous read from the store, so replay never stalls the event loop for long.
 const READ_CHUNK = 512;
 
@@ -66,6 +69,10 @@ export class DurableQueue {
   private committedSeq: number;
   private flushWaiters: FlushWaiter[] = [];
   private idleWaiters: (() => void)[] = [];
+
+  // After a failed commit, new tasks are refused for a while, or until a delivery frees space.
+  private fullError: BacklogFullError | undefined;
+  private refuseUntil = Number.NEGATIVE_INFINITY;
 
   private retryTimer: unknown;
   private retryTimerAt = Number.POSITIVE_INFINITY;
@@ -101,6 +108,17 @@ export class DurableQueue {
   /** Whether accepted tasks are still being written (they become runnable when committed). */
   get isWriting(): boolean {
     return this.writing || this.batch.length > 0;
+  }
+
+  /**
+   * Why a new task cannot be kept now: the store refused a commit within the
+   * last {@link FULL_BACKOFF_MS} and no delivery has freed space since.
+   */
+  refusal(): BacklogFullError | undefined {
+    if (this.fullError === undefined) return undefined;
+    if (this.settings.clock.now() < this.refuseUntil) return this.fullError;
+    this.fullError = undefined;
+    return undefined;
   }
 
   /** Keeps a new task: it is written with the next group commit and runs once durable. */
@@ -148,6 +166,7 @@ export class DurableQueue {
   /** The running task was delivered: forget it and move its key to the back of the rotation. */
   succeeded(record: BacklogRecord): void {
     this.store.remove(record);
+    this.fullError = undefined;
     this.finishHead(record);
   }
 
@@ -244,6 +263,8 @@ export class DurableQueue {
       `backlog ${this.store.location} could not keep ${records.length} task(s): ${reason}`,
       { cause },
     );
+    this.fullError = error;
+    this.refuseUntil = this.settings.clock.now() + FULL_BACKOFF_MS;
     this.resolveFlushes(error);
     this.settings.host.onNotKept(records, error);
     this.writeBatch();

@@ -197,3 +197,32 @@ describe('durable tasks the store cannot keep', () => {
     expect(worker.stats()).toMatchObject({ backlog: 0, failed: 2 });
   });
 });
+
+describe('durable tasks while the store is refusing', () => {
+  it('refuses new durable tasks with false for a while after a failed commit, then tries again', async () => {
+    let refusing = true;
+    const inner = memoryBacklog();
+    const store = Object.assign(Object.create(inner), {
+      append: (records: BacklogRecord[]) =>
+        refusing
+          ? Promise.reject(new Error('ENOSPC: no space left on device'))
+          : inner.append(records),
+    });
+    const { worker, clock, remote } = durableWorker({}, store);
+    const failed: SyncWorkerEvents['taskFailed'][] = [];
+    worker.on('taskFailed', (event) => failed.push(event));
+    expect(worker.enqueue({ handler: 'write', payload: 'lost-1' })).toBe(true);
+    await settled();
+    expect(failed).toHaveLength(1);
+    // Known to be refusing: say so at once instead of accepting.
+    expect(worker.enqueue({ handler: 'write', payload: 'refused' })).toBe(false);
+    expect(failed[1]?.error).toBeInstanceOf(BacklogFullError);
+    expect(failed[1]?.task).toMatchObject({ payload: 'refused' });
+    refusing = false;
+    await advance(clock, 1_000);
+    expect(worker.enqueue({ handler: 'write', payload: 'kept' })).toBe(true);
+    await worker.onIdle();
+    expect(remote.delivered.map((c) => c.payload)).toEqual(['kept']);
+    expect(worker.stats()).toMatchObject({ refused: 1, failed: 1, completed: 1 });
+  });
+});
