@@ -4,6 +4,7 @@ import type { breakerMachine } from '../machines/breaker.machine.js';
 import type { latencyMachine } from '../machines/latency.machine.js';
 import { type Provision, type SystemInput, systemMachine } from '../machines/system.machine.js';
 import type { workerMachine } from '../machines/worker.machine.js';
+import type { JsonValue } from './backlog/json.js';
 import type { BacklogRecord, BacklogStore, DeadLetter } from './backlog/types.js';
 import {
   type BreakerState,
@@ -551,7 +552,8 @@ export class SyncWorker {
       key: task.key ?? DEFAULT_KEY,
       handler: task.handler,
       // A copy, so what is written is what was accepted even if the caller reuses the object.
-      payload: structuredClone(task.payload),
+      // For validated plain JSON a JSON round trip is exact, and faster than structuredClone.
+      payload: JSON.parse(JSON.stringify(task.payload)) as JsonValue,
       attempts: 0,
       enqueuedAt: Date.now(),
     };

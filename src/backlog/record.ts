@@ -5,8 +5,19 @@ export const RECORD_FORMAT = 1;
 
 /** A record as stored: JSON, with `seq` kept in the store's key instead. */
 export function encodeRecord(record: BacklogRecord | DeadLetter): string {
-  const { seq: _seq, ...fields } = record;
-  return JSON.stringify({ v: RECORD_FORMAT, ...fields });
+  // A literal, not a spread: this runs once per durable task on the write path.
+  return JSON.stringify({
+    v: RECORD_FORMAT,
+    id: record.id,
+    key: record.key,
+    handler: record.handler,
+    payload: record.payload,
+    attempts: record.attempts,
+    enqueuedAt: record.enqueuedAt,
+    lastError: record.lastError,
+    deadAt: (record as Partial<DeadLetter>).deadAt,
+    reason: (record as Partial<DeadLetter>).reason,
+  });
 }
 
 function field(
