@@ -177,13 +177,14 @@ describe('SyncWorker events and stats', () => {
   });
 
   it('emits breaker and lifecycle state changes', async () => {
-    const { worker } = simulatedWorker({ breaker: { failureThreshold: 1 } });
+    const { worker, clock } = simulatedWorker({ breaker: { failureThreshold: 1 } });
     const breakerChanges: string[] = [];
     const lifecycle: string[] = [];
     worker.on('breakerStateChange', ({ from, to }) => breakerChanges.push(`${from}→${to}`));
     worker.on('stateChange', ({ from, to }) => lifecycle.push(`${from}→${to}`));
     worker.enqueue({ run: () => Promise.reject(new Error('x')) });
     await worker.onIdle();
+    clock.increment(1); // idleAfterMs: the lifecycle goes idle once no work came for 1 ms
     await worker.shutdown();
     expect(breakerChanges).toEqual(['closed→open']);
     expect(lifecycle).toEqual(['idle→draining', 'draining→idle', 'idle→shutdown']);
@@ -199,7 +200,7 @@ describe('SyncWorker events and stats', () => {
   });
 
   it('stats() reports every counter', async () => {
-    const { worker } = simulatedWorker({ maxQueue: 1 });
+    const { worker, clock } = simulatedWorker({ maxQueue: 1 });
     const hang = controlledTask();
     worker.enqueue(hang.task);
     await hang.started;
@@ -222,6 +223,7 @@ describe('SyncWorker events and stats', () => {
     });
     hang.resolve(undefined);
     await worker.onIdle();
+    clock.increment(1);
     expect(worker.stats()).toMatchObject({
       queued: 0,
       running: 0,
@@ -278,6 +280,7 @@ describe('SyncWorker actors', () => {
       inspect,
       breaker: { failureThreshold: 1 },
       latencyTracker: { warmupSamples: 1 },
+      idleAfterMs: 0,
     });
     worker.enqueue({ run: () => 1 });
     await worker.onIdle();
@@ -290,7 +293,7 @@ describe('SyncWorker actors', () => {
 
   it('sends no XState event per task on the happy path', async () => {
     let events = 0;
-    const { worker } = simulatedWorker({
+    const { worker, clock } = simulatedWorker({
       inspect: (e) => {
         if (e.type === '@xstate.event') events++;
       },
@@ -298,11 +301,38 @@ describe('SyncWorker actors', () => {
     });
     worker.enqueue({ run: () => 1 });
     await worker.onIdle();
+    clock.increment(1);
     const afterWarmUp = events;
     for (let i = 0; i < 1_000; i++) worker.enqueue({ run: () => i });
     await worker.onIdle();
+    clock.increment(1);
     // One burst is one idle → draining → idle round trip: two events, whatever its size.
     expect(events - afterWarmUp).toBe(2);
+  });
+
+  it('bursts closer together than idleAfterMs cost no lifecycle event at all', async () => {
+    let events = 0;
+    const { worker, clock } = simulatedWorker({
+      inspect: (e) => {
+        if (e.type === '@xstate.event' && e.event.type.startsWith('WORK_')) events++;
+        if (e.type === '@xstate.event' && e.event.type === 'QUEUE_DRAINED') events++;
+      },
+      idleAfterMs: 5,
+    });
+    worker.enqueue({ run: () => 0 });
+    await worker.onIdle(); // resolves as soon as the queue is empty…
+    expect(worker.state).toBe('draining'); // …while the lifecycle lingers
+    for (let burst = 1; burst <= 3; burst++) {
+      clock.increment(4);
+      worker.enqueue({ run: () => burst });
+      await worker.onIdle();
+    }
+    expect(events).toBe(1); // the first WORK_QUEUED only
+    clock.increment(4);
+    expect(worker.state).toBe('draining');
+    clock.increment(1);
+    expect(worker.state).toBe('idle');
+    expect(events).toBe(2);
   });
 
   it('with trace: true sends per-task trace events for the inspector', async () => {
@@ -322,7 +352,7 @@ describe('SyncWorker actors', () => {
   it('with an external breaker whose permit is taken elsewhere, blocks until it moves on', async () => {
     const clock = new SimulatedClock();
     const breaker = new CircuitBreaker({ failureThreshold: 1, probeIntervalMs: 1_000, clock });
-    const { worker } = simulatedWorker({ breaker });
+    const { worker } = simulatedWorker({ breaker, idleAfterMs: 0 });
     breaker.recordFailure();
     clock.increment(1_000);
     expect(breaker.allow()).toBe(true); // another caller holds the probe
