@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { type Database, open, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import {
   corruptLetter,
   decodeDeadLetter,
@@ -33,6 +34,23 @@ export interface LmdbBacklogOptions {
 }
 
 type TaskKey = [string, number];
+type OpenLmdb = typeof import('lmdb').open;
+
+/**
+ * Loads `lmdb` when a store is first made, so that a missing optional peer
+ * dependency gives an error that says what to install, not a failed import.
+ */
+function loadLmdb(): OpenLmdb {
+  try {
+    return (createRequire(import.meta.url)('lmdb') as { open: OpenLmdb }).open;
+  } catch (error) {
+    throw new BacklogError(
+      'lmdb',
+      "lmdbBacklog needs the optional peer dependency lmdb: run 'npm install lmdb'",
+      { cause: error },
+    );
+  }
+}
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 const LOCK_FILE = 'worker.lock';
 const DATA_FILE = 'backlog.mdb';
@@ -53,7 +71,7 @@ export function lmdbBacklog(options: LmdbBacklogOptions): BacklogStore {
   ) {
     throw new TypeError('lmdbBacklog: path must be a non-empty string');
   }
-  return new LmdbBacklog(options);
+  return new LmdbBacklog(options, loadLmdb());
 }
 
 class LmdbBacklog implements BacklogStore {
@@ -64,7 +82,10 @@ class LmdbBacklog implements BacklogStore {
   private hooks: BacklogHooks | undefined;
   private releaseLock: (() => void) | undefined;
 
-  constructor(private readonly options: LmdbBacklogOptions) {
+  constructor(
+    private readonly options: LmdbBacklogOptions,
+    private readonly openLmdb: OpenLmdb,
+  ) {
     this.location = resolve(options.path);
   }
 
@@ -229,7 +250,7 @@ class LmdbBacklog implements BacklogStore {
   }
 
   private openDatabase(): void {
-    const root = open({
+    const root = this.openLmdb({
       path: join(this.location, DATA_FILE),
       maxDbs: 4,
       readOnly: this.options.readOnly === true,
