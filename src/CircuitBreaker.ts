@@ -7,7 +7,14 @@ import { BreakerOpenError } from './errors/BreakerOpenError.js';
 import { createCheapError } from './errors/SyncWorkerError.js';
 import type { Inspect } from './inspect.js';
 import { type Logger, quietLogger } from './logger.js';
-import { clockOption, delayMs, loggerOption, optionsObject, positiveInteger } from './validate.js';
+import {
+  clockOption,
+  delayMs,
+  inspectOption,
+  loggerOption,
+  optionsObject,
+  positiveInteger,
+} from './validate.js';
 
 export type { BreakerState } from '../machines/breaker.machine.js';
 
@@ -95,7 +102,7 @@ export class CircuitBreaker {
   constructor(options: CircuitBreakerOptions = {}, boundActor?: CircuitBreakerActor) {
     const input = breakerSettings(OWNER, options);
     const o = options ?? {};
-    this.logger = loggerOption<Logger>(OWNER, o.logger) ?? quietLogger;
+    this.logger = loggerOption(OWNER, o.logger) ?? quietLogger;
     this.events = new Emitter<CircuitBreakerEvents>(['stateChange'], (type, error) =>
       this.logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
     );
@@ -105,7 +112,7 @@ export class CircuitBreaker {
       createActor(breakerMachine, {
         input,
         clock: clockOption(OWNER, o.clock) ?? systemClock,
-        inspect: o.inspect,
+        inspect: inspectOption<Inspect>(OWNER, o.inspect),
       });
     this.subscription = this.actor.subscribe((snapshot) => this.onSnapshot(snapshot));
     if (this.ownsActor) this.actor.start();
@@ -145,12 +152,13 @@ export class CircuitBreaker {
    * @param probeTimeoutMs how long this call's permit may go unreported; default `probeTimeoutMs`.
    */
   allow(probeTimeoutMs?: number): boolean {
-    if (this.current === 'closed') return true;
-    if (this.current === 'open' || this.probing) return false;
+    // Checked in every state, so a bad value fails in tests, not at the first half-open in production.
     const timeoutMs =
       probeTimeoutMs === undefined
         ? undefined
         : delayMs(OWNER, 'probeTimeoutMs', probeTimeoutMs, 0, false);
+    if (this.current === 'closed') return true;
+    if (this.current === 'open' || this.probing) return false;
     sendIfActive(this.actor, { type: 'PROBE', timeoutMs });
     return true;
   }

@@ -2,7 +2,13 @@ import { type ActorRefFrom, createActor } from 'xstate';
 import { latencyMachine } from '../machines/latency.machine.js';
 import { sendIfActive } from './actorSend.js';
 import type { Inspect } from './inspect.js';
-import { delayMs, optionsObject, positiveInteger, positiveNumber } from './validate.js';
+import {
+  delayMs,
+  inspectOption,
+  optionsObject,
+  positiveInteger,
+  positiveNumber,
+} from './validate.js';
 
 /** Options of {@link LatencyTracker}. Every time is in milliseconds. */
 export interface LatencyTrackerOptions {
@@ -27,6 +33,12 @@ export type LatencyTrackerActor = ActorRefFrom<typeof latencyMachine>;
 
 const OWNER = 'LatencyTracker';
 
+/**
+ * The largest sample window. Each sample costs 16 bytes and `observe` is
+ * O(window), so a window beyond this is a mistake, not a tuning choice.
+ */
+export const MAX_WINDOW = 100_000;
+
 /** The shortest timeout the tracker gives: timers cannot fire sooner, and 0 would fail every call. */
 export const MIN_TIMEOUT_MS = 1;
 
@@ -34,7 +46,7 @@ export const MIN_TIMEOUT_MS = 1;
 export function latencySettings(owner: string, options: unknown) {
   const o = optionsObject<LatencyTrackerOptions>(owner, options);
   const settings = {
-    window: positiveInteger(owner, 'window', o.window, 20),
+    window: positiveInteger(owner, 'window', o.window, 20, false, MAX_WINDOW),
     defaultMs: delayMs(owner, 'defaultMs', o.defaultMs, 30_000, false),
     floorMs: delayMs(owner, 'floorMs', o.floorMs, 5_000),
     ceilingMs: delayMs(owner, 'ceilingMs', o.ceilingMs, 120_000, false),
@@ -99,7 +111,11 @@ export class LatencyTracker {
     this.sorted = new Float64Array(this.window);
     this.current = Math.min(this.defaultMs, this.ceilingMs);
     this.ownsActor = boundActor === undefined;
-    this.actor = boundActor ?? createActor(latencyMachine, { inspect: options.inspect }).start();
+    this.actor =
+      boundActor ??
+      createActor(latencyMachine, {
+        inspect: inspectOption<Inspect>(OWNER, options.inspect),
+      }).start();
   }
 
   /**

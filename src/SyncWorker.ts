@@ -43,6 +43,7 @@ import { taskKind, validateDurableTask, validateTask } from './taskValidation.js
 import {
   clockOption,
   delayMs,
+  inspectOption,
   loggerOption,
   optionalFunction,
   optionsObject,
@@ -318,7 +319,7 @@ export class SyncWorker {
     this.maxQueue = positiveInteger(OWNER, 'maxQueue', o.maxQueue, 64, true);
     this.name = SyncWorker.nameOption(o.name);
     this.clock = clockOption(OWNER, o.clock) ?? systemClock;
-    this.logger = loggerOption<Logger>(OWNER, o.logger) ?? quietLogger;
+    this.logger = loggerOption(OWNER, o.logger) ?? quietLogger;
     this.countsAsFailure =
       optionalFunction<(error: Error) => boolean>(OWNER, 'countsAsFailure', o.countsAsFailure) ??
       countEverything;
@@ -352,7 +353,7 @@ export class SyncWorker {
       id: this.name,
       input,
       clock: this.clock,
-      inspect: o.inspect,
+      inspect: inspectOption<Inspect>(OWNER, o.inspect),
     }).start();
     this.lifecycle = this.actor.system.get('worker') as LifecycleActor;
     this.breaker = this.connectBreaker(breakerProvision, o.breaker);

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import { LOG_LEVELS, type Logger, neverThrowing } from './logger.js';
 
 /** The largest delay a timer honours: a larger `setTimeout` fires after about 1 ms. */
 export const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -19,19 +20,21 @@ function requireNumber(owner: string, name: string, value: unknown): number {
   return value;
 }
 
-/** An integer ≥ 1; `allowInfinity` admits `Infinity` for "unbounded". */
+/** An integer ≥ 1 and ≤ `max`; `allowInfinity` admits `Infinity` for "unbounded". */
 export function positiveInteger(
   owner: string,
   name: string,
   value: unknown,
   fallback: number,
   allowInfinity = false,
+  max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (value === undefined) return fallback;
   const n = requireNumber(owner, name, value);
   if (allowInfinity && n === Number.POSITIVE_INFINITY) return n;
-  if (!Number.isInteger(n) || n < 1) {
-    const what = allowInfinity ? 'an integer ≥ 1, or Infinity' : 'an integer ≥ 1';
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    const upTo = max === Number.MAX_SAFE_INTEGER ? '' : ` up to ${max}`;
+    const what = allowInfinity ? `an integer ≥ 1${upTo}, or Infinity` : `an integer ≥ 1${upTo}`;
     throw new RangeError(`${owner}: ${name} must be ${what}, got ${describe(n)}`);
   }
   return n;
@@ -98,11 +101,35 @@ export function clockOption(owner: string, value: unknown): Clock | undefined {
   return clock as Clock;
 }
 
-/** A logger-like object: any of debug/info/warn/error, all optional. */
-export function loggerOption<L>(owner: string, value: unknown): L | undefined {
+/**
+ * A logger-like object: any of debug/info/warn/error, each a function if
+ * present. Returned wrapped so that none of its methods can throw.
+ */
+export function loggerOption(owner: string, value: unknown): Logger | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') {
     throw new TypeError(`${owner}: logger must be a console-compatible object`);
   }
-  return value as L;
+  for (const level of LOG_LEVELS) {
+    const write = (value as Record<string, unknown>)[level];
+    if (write !== undefined && typeof write !== 'function') {
+      throw new TypeError(`${owner}: logger.${level} must be a function, got ${describe(write)}`);
+    }
+  }
+  return neverThrowing(value as Logger);
+}
+
+/** An XState inspector: a function, or an observer with `next`. */
+export function inspectOption<I>(owner: string, value: unknown): I | undefined {
+  if (value === undefined || typeof value === 'function') return value as I | undefined;
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { next?: unknown }).next === 'function'
+  ) {
+    return value as I;
+  }
+  throw new TypeError(
+    `${owner}: inspect must be an inspector function or an observer with next(), got ${describe(value)}`,
+  );
 }

@@ -1,0 +1,94 @@
+/**
+ * Regression tests for the bugs the reliability suite found, each first pinned
+ * with `it.fails` against the unfixed code, then fixed.
+ */
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { CircuitBreaker, LatencyTracker, SyncWorker } from '../src/index.js';
+import { recordingTask, settled } from './support/tasks.js';
+import { simulatedWorker } from './support/worker.js';
+
+describe('fixed bugs found by the reliability suite', () => {
+  /*
+   * WAS BUG 1: a logger that throws wedges the worker. Every error the worker
+   * swallows (a throwing onFailure/onSuccess, listener or countsAsFailure) is
+   * passed to `logger.error` inside the catch block, unguarded
+   * (SyncWorker.callFailure / succeed / reportFailure, and the Emitter's
+   * onListenerError set up in the SyncWorker constructor). When `logger.error`
+   * itself throws, the exception escapes: from a timeout, it leaves the clock's
+   * timer callback (with real timers: an uncaught exception), and `timeOut`
+   * never reaches `afterOutcome()`, so `inOutcome` stays true and the pump never
+   * runs again. The worker stays 'draining' with its queue stuck until the
+   * shutdown deadline. The same holds for a logger whose `error` is not a
+   * function (`loggerOption` checks only that the logger is an object).
+   */
+  it('a logger whose error() throws does not wedge the worker', async () => {
+    const { worker, clock } = simulatedWorker({
+      latencyTracker: { defaultMs: 100 },
+      logger: {
+        error: () => {
+          throw new Error('log transport down');
+        },
+      },
+    });
+    worker.enqueue({
+      name: 'hang',
+      run: () => new Promise(() => {}),
+      onFailure: () => {
+        throw new Error('callback bug');
+      },
+    });
+    const next = recordingTask(() => 'next', 'next');
+    worker.enqueue(next.task);
+    await settled();
+    expect(() => clock.increment(100)).not.toThrow(); // it threw 'log transport down'
+    await settled();
+    expect(next.fates).toEqual([{ kind: 'success', value: 'next' }]); // it never ran
+  });
+
+  it('a logger whose members are not functions is refused at construction', () => {
+    // It was accepted, and the first swallowed error threw "is not a function".
+    expect(() => new SyncWorker({ logger: { error: 'stderr' } as never })).toThrow(TypeError);
+  });
+
+  /*
+   * WAS BUG 2: `inspect` is not validated. README: "Invalid options throw a
+   * TypeError (wrong type) or RangeError (wrong value) whose message names the
+   * option." `inspect: 5` reaches XState's createActor, which throws
+   * "TypeError: (intermediate value)…?.bind is not a function", naming nothing.
+   * (SyncWorker, CircuitBreaker and LatencyTracker pass `inspect` through unchecked.)
+   */
+  it.each([
+    ['SyncWorker', () => new SyncWorker({ inspect: 5 as never, clock: new SimulatedClock() })],
+    ['CircuitBreaker', () => new CircuitBreaker({ inspect: 'console' as never })],
+    ['LatencyTracker', () => new LatencyTracker({ inspect: true as never })],
+  ])(
+    '%s: an inspect that is not a function or observer → a TypeError naming inspect',
+    (_, build) => {
+      expect(build).toThrow(/inspect/);
+    },
+  );
+
+  /*
+   * WAS BUG 3: `window` has no upper bound. LatencyTracker allocates two
+   * Float64Arrays of `window` entries, so `window: 1e8` silently takes 1.6 GB
+   * and a larger one throws a RangeError ("Invalid typed array length: …" or
+   * "Array buffer allocation failed") that does not name the option
+   * (positiveInteger in latencySettings has no maximum).
+   */
+  it('LatencyTracker: a window too large to allocate → a RangeError naming window', () => {
+    expect(() => new LatencyTracker({ window: Number.MAX_SAFE_INTEGER })).toThrow(/window/);
+  });
+
+  /*
+   * WAS BUG 4 (minor): CircuitBreaker.allow(probeTimeoutMs) validates its argument
+   * only when it hands out the half-open permit. In closed or open it accepts
+   * NaN, -5 or '5' silently, so a caller's bad value passes every test run
+   * while the breaker is closed and throws only in production, when the
+   * breaker first half-opens.
+   */
+  it('allow() refuses an invalid probeTimeoutMs in any state', () => {
+    const breaker = new CircuitBreaker({ clock: new SimulatedClock() });
+    expect(() => breaker.allow(-5)).toThrow(RangeError); // it returned true
+  });
+});
