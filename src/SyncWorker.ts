@@ -824,17 +824,21 @@ export class SyncWorker {
       }
       return;
     }
+    this.buried(outcome.letter, error);
+  }
+
+  /** A durable task's fate is the dead letters: one `onDeadLetter` call and one `taskFailed`. */
+  private buried(letter: DeadLetter, error: Error): void {
     this.failedCount++;
     this.deadLetteredCount++;
     if (this.onDeadLetter !== undefined) {
       try {
-        this.onDeadLetter(outcome.letter, error);
+        this.onDeadLetter(letter, error);
       } catch (thrown) {
         this.logger.error?.(`${OWNER}: onDeadLetter threw`, thrown);
       }
     }
-    if (this.events.has('taskFailed'))
-      this.events.emit('taskFailed', { task: outcome.letter, error });
+    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task: letter, error });
   }
 
   private succeed(task: SyncTask, result: unknown, durationMs: number): void {
@@ -1106,19 +1110,9 @@ export class SyncWorker {
   /** A stored record could not be read: the store buried it; report it like any dead letter. */
   private onCorrupt(letter: DeadLetter): void {
     this.durable?.forgetCorrupt();
-    this.failedCount++;
-    this.deadLetteredCount++;
-    const error = new BacklogError(letter.key, letter.reason);
     this.logger.error?.(
       `${OWNER}: ${letter.reason} (key ${JSON.stringify(letter.key)}, seq ${letter.seq}); moved to the dead letters`,
     );
-    if (this.onDeadLetter !== undefined) {
-      try {
-        this.onDeadLetter(letter, error);
-      } catch (thrown) {
-        this.logger.error?.(`${OWNER}: onDeadLetter threw`, thrown);
-      }
-    }
-    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task: letter, error });
+    this.buried(letter, new BacklogError(this.durable?.location, letter.reason));
   }
 }

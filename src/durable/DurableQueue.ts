@@ -90,6 +90,11 @@ export class DurableQueue {
     }
   }
 
+  /** The store's location, for messages. */
+  get location(): string {
+    return this.store.location;
+  }
+
   /** Accepted and neither delivered nor dead: in memory, in the store, or being written. */
   get pending(): number {
     return this.pendingCount;
