@@ -125,10 +125,10 @@ export class LatencyTracker {
   observe(ms: number): void {
     if (typeof ms !== 'number' || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) return;
     const held = this.sampleCount;
-    if (held === this.window) this.removeSorted(this.ring[this.next] as number, held);
-    this.insertSorted(ms, Math.min(held, this.window - 1));
+    if (held === this.window) this.replaceSorted(this.ring[this.next] as number, ms, held);
+    else this.insertSorted(ms, held);
     this.ring[this.next] = ms;
-    this.next = (this.next + 1) % this.window;
+    this.next = this.next + 1 === this.window ? 0 : this.next + 1;
     this.count++;
     this.recompute();
   }
@@ -198,15 +198,31 @@ export class LatencyTracker {
     s[i] = value;
   }
 
-  private removeSorted(value: number, n: number): void {
+  /**
+   * Puts `value` where the oldest sample `old` was, then slides it to its
+   * sorted place: one pass over only the samples between the two values.
+   * Steady latencies barely move, so this is close to O(log n) per sample.
+   */
+  private replaceSorted(old: number, value: number, n: number): void {
     const s = this.sorted;
-    let lo = 0;
+    let i = 0;
     let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((s[mid] as number) < value) lo = mid + 1;
+    while (i < hi) {
+      const mid = (i + hi) >> 1;
+      if ((s[mid] as number) < old) i = mid + 1;
       else hi = mid;
     }
-    s.copyWithin(lo, lo + 1, n);
+    if (value > old) {
+      while (i + 1 < n && (s[i + 1] as number) < value) {
+        s[i] = s[i + 1] as number;
+        i++;
+      }
+    } else {
+      while (i > 0 && (s[i - 1] as number) > value) {
+        s[i] = s[i - 1] as number;
+        i--;
+      }
+    }
+    s[i] = value;
   }
 }
