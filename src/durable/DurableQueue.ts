@@ -74,6 +74,12 @@ export class DurableQueue {
   private fullError: BacklogFullError | undefined;
   private refuseUntil = Number.NEGATIVE_INFINITY;
 
+  // Lanes that ran dry while a commit was in flight. A store may make a commit's
+  // records readable before append() resolves, so a lane may already have read
+  // them back; it keeps its cursor until that commit is admitted, or the
+  // records would be cached and delivered a second time.
+  private retiredDuringWrite: Lane[] = [];
+
   private retryTimer: unknown;
   private retryTimerAt = Number.POSITIVE_INFINITY;
   private closed = false;
@@ -252,6 +258,7 @@ export class DurableQueue {
     this.send({ type: 'BATCH_COMMITTED' });
     this.committedSeq = (records[records.length - 1] as BacklogRecord).seq;
     this.admit(records);
+    this.forgetRetired();
     this.resolveFlushes(undefined);
     this.writeBatch();
     this.settings.host.onWriteSettled();
@@ -270,6 +277,7 @@ export class DurableQueue {
     );
     this.fullError = error;
     this.refuseUntil = this.settings.clock.now() + FULL_BACKOFF_MS;
+    this.forgetRetired();
     this.resolveFlushes(error);
     this.settings.host.onNotKept(records, error);
     this.writeBatch();
@@ -351,7 +359,19 @@ export class DurableQueue {
 
   private retire(lane: Lane): void {
     lane.state = 'idle';
-    if (!lane.hasWork) this.lanes.delete(lane.key);
+    if (lane.hasWork) return;
+    if (this.writing) this.retiredDuringWrite.push(lane);
+    else this.lanes.delete(lane.key);
+  }
+
+  /** After a commit is admitted, lanes that ran dry during it can go (if still dry). */
+  private forgetRetired(): void {
+    for (const lane of this.retiredDuringWrite) {
+      if (lane.state === 'idle' && !lane.hasWork && this.lanes.get(lane.key) === lane) {
+        this.lanes.delete(lane.key);
+      }
+    }
+    this.retiredDuringWrite = [];
   }
 
   private lane(key: string): Lane {
