@@ -67,6 +67,10 @@ export class DurableQueue {
   private writing = false;
   private writeScheduled = false;
   private committedSeq: number;
+  // The newest seq handed to an accepted task: what flush() waits for.
+  private lastAcceptedSeq: number;
+  // Dead-letter requeues in flight: like a commit, their records may be readable early.
+  private requeuing = 0;
   private flushWaiters: FlushWaiter[] = [];
   private idleWaiters: (() => void)[] = [];
 
@@ -88,6 +92,7 @@ export class DurableQueue {
     this.store = settings.store;
     this.seq = settings.nextSeq;
     this.committedSeq = settings.nextSeq - 1;
+    this.lastAcceptedSeq = settings.nextSeq - 1;
     for (const [key, count] of settings.pendingByKey) {
       const lane = this.lane(key);
       this.markStored(lane);
@@ -135,6 +140,7 @@ export class DurableQueue {
   /** Keeps a new task: it is written with the next group commit and runs once durable. */
   accept(fields: Omit<BacklogRecord, 'seq'>): BacklogRecord {
     const record: BacklogRecord = { seq: this.seq++, ...fields };
+    this.lastAcceptedSeq = record.seq;
     this.pendingCount++;
     this.batch.push(record);
     if (!this.writing && !this.writeScheduled) {
@@ -146,8 +152,9 @@ export class DurableQueue {
 
   /** Resolves once every task accepted so far is durable; rejects if one of them could not be kept. */
   flush(): Promise<void> {
-    const seq = this.seq - 1;
-    if (seq <= this.committedSeq && !this.isWriting) return Promise.resolve();
+    // Batches commit in seq order, so once one ending at or after this seq is in, all are.
+    const seq = this.lastAcceptedSeq;
+    if (seq <= this.committedSeq) return Promise.resolve();
     return new Promise((resolve, reject) => this.flushWaiters.push({ seq, resolve, reject }));
   }
 
@@ -209,9 +216,16 @@ export class DurableQueue {
 
   /** Moves every dead letter back to the end of its key with fresh attempts; returns how many. */
   async requeueDead(): Promise<number> {
-    const revived = await this.store.requeueDead(() => this.seq++);
+    this.requeuing++;
+    let revived: BacklogRecord[];
+    try {
+      revived = await this.store.requeueDead(() => this.seq++);
+    } finally {
+      this.requeuing--;
+    }
     this.pendingCount += revived.length;
     this.admit(revived);
+    this.forgetRetired();
     return revived.length;
   }
 
@@ -346,6 +360,9 @@ export class DurableQueue {
     this.cached--;
     this.pendingCount--;
     lane.state = 'idle';
+    // Read the next chunk now: a read that filled its room exactly cannot tell it
+    // reached the end, and a lane with nothing left must leave the rotation, not hold a turn.
+    if (lane.cache.size === 0 && lane.stored) this.readBack(lane);
     if (lane.hasWork) this.makeReady(lane);
     else this.retire(lane);
   }
@@ -360,12 +377,18 @@ export class DurableQueue {
   private retire(lane: Lane): void {
     lane.state = 'idle';
     if (lane.hasWork) return;
-    if (this.writing) this.retiredDuringWrite.push(lane);
+    if (this.mayRevealRecords) this.retiredDuringWrite.push(lane);
     else this.lanes.delete(lane.key);
+  }
+
+  /** Whether a write in flight may have made records readable that are not admitted yet. */
+  private get mayRevealRecords(): boolean {
+    return this.writing || this.requeuing > 0;
   }
 
   /** After a commit is admitted, lanes that ran dry during it can go (if still dry). */
   private forgetRetired(): void {
+    if (this.mayRevealRecords) return;
     for (const lane of this.retiredDuringWrite) {
       if (lane.state === 'idle' && !lane.hasWork && this.lanes.get(lane.key) === lane) {
         this.lanes.delete(lane.key);
