@@ -34,11 +34,46 @@ export function assertPlainJson(
   path: string,
   owner?: string,
 ): asserts value is JsonValue {
+  // The fast check builds no paths; only a payload that fails it is walked again for the message.
+  if (isPlainJson(value, [])) return;
   try {
     walk(value, path, new Set());
+    throw new TypeError(`${path} must be plain JSON data`);
   } catch (error) {
     if (owner === undefined || !(error instanceof TypeError)) throw error;
     throw new TypeError(`${owner}: ${error.message}`);
+  }
+}
+
+/** The same rules as {@link walk}, without building paths: the common case, an accepted payload. */
+function isPlainJson(value: unknown, ancestors: object[]): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (ancestors.includes(value)) return false;
+      const isArray = Array.isArray(value);
+      if (!isArray && !isPlainObject(value)) return false;
+      ancestors.push(value);
+      let ok = true;
+      if (isArray) {
+        for (let i = 0; ok && i < value.length; i++) ok = isPlainJson(value[i], ancestors);
+      } else {
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
+          ok = isPlainJson((value as Record<string, unknown>)[key], ancestors);
+          if (!ok) break;
+        }
+      }
+      ancestors.pop();
+      return ok;
+    }
+    default:
+      return false;
   }
 }
 
