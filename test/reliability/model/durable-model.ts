@@ -1,0 +1,990 @@
+/**
+ * A model of a SyncWorker delivering durable tasks from a memory backlog, for
+ * the model-based property test `durable.model.test.ts`.
+ *
+ * Unlike the closure model (./worker-model.ts), this one does not replay the
+ * scheduler step by step: which ready key goes next is the worker's choice.
+ * It is a checker instead. The real side logs everything it sees, in order:
+ * every run as it begins (the handler or the closure records it), the remote's
+ * answers, the worker's events and `onDeadLetter` calls, the closure tasks'
+ * callbacks. The model consumes that log and holds each entry against the
+ * documented behaviour, with its own state of every task:
+ *
+ * - **Per-key order.** A run begins only for its key's oldest pending task,
+ *   never for a task that was delivered or dead-lettered, never before its
+ *   retry backoff ends; one run at a time. Hence per key the first deliveries
+ *   happen in enqueue order, across restarts; checked on the remote's side too,
+ *   where the first write of each task lands in enqueue order (but a write of
+ *   an abandoned run of a task later dead-lettered may land any time).
+ * - **Retries are exact.** A run's outcome is the remote's answer, which the
+ *   model knows (the test scripts it), so the model predicts each fate: `ok` →
+ *   `taskSucceeded`; a plain Error or a timeout → `taskRetried` while
+ *   `attempt < maxAttempts`, else the dead letters; a `NonRetryableError` → the
+ *   dead letters at once. The attempt number is exact (failed runs so far + 1,
+ *   across restarts: a run a shutdown interrupted does not count), so attempts
+ *   never exceed `maxAttempts`; the backoff is within
+ *   `[0, min(maxMs, baseMs·2^(n−1)))`, a timeout lands exactly at start +
+ *   timeout and aborts the run's signal.
+ * - **Dead letters.** Exactly one `onDeadLetter`, immediately followed by
+ *   exactly one `taskFailed`; a delivered task exactly one `taskSucceeded`.
+ * - **Breaker.** No run begins while it is open; one per half-open spell (the
+ *   probe), and that probe is the oldest kept task of the ready keys (a
+ *   closure task probes only when no durable task is ready).
+ * - **Turns.** Round robin across keys: the ready keys form a ring; a key
+ *   joins at the back (when its first task is committed, when its head is
+ *   done and more wait behind it, when its backoff ends) and the front one
+ *   runs; a key with nothing left leaves the ring. A probe rotates the ring,
+ *   and a restart rebuilds it, so the keys tie after either.
+ *   Closure and durable tasks take turns when both wait.
+ * - **Progress.** When nothing runs and the breaker is not open, no key is
+ *   ready and no closure task waits (checked at rest, by the test).
+ * - **At least once, and what that means here.** Every task keeps one id
+ *   (ids are unique across tasks), so any duplicate comes under the same id.
+ *   The worker acknowledges at most one write per task, ever, across
+ *   restarts, and begins no run after a task's fate. Any other write that
+ *   lands is the success of a run the worker abandoned: timed out, or aborted
+ *   by a shutdown that interrupted it (this remote ignores the abort signal,
+ *   like a server that already received the request; and a shutdown deadline
+ *   can fall after a write landed, its answer still on the way), which the
+ *   worker never hears of. Those are the only duplicates. Nothing else can
+ *   duplicate a delivery here: the memory store takes every write at once (no
+ *   crash window between a delivery and its removal), and graceful shutdown
+ *   aborts the running run before it releases its task. With a remote that
+ *   honours the signal there would be none at all.
+ * - **Closure tasks.** Exactly one fate each, the one their story calls for;
+ *   the closure queue runs in enqueue order and drops its oldest when full.
+ *
+ * The model also knows every task's place: pending (which the test holds
+ * against `backlog.list()`, `backlog.stats()` and `stats().backlog`), delivered,
+ * or dead (against `backlog.deadLetters()`).
+ */
+import { inspect } from 'node:util';
+import {
+  BreakerOpenError,
+  type BreakerState,
+  NonRetryableError,
+  QueueOverflowError,
+  TaskTimeoutError,
+  WorkerShutdownError,
+} from '../../../src/index.js';
+
+/** The worker's settings in every run (`maxQueue`, the threshold and `maxAttempts` vary per run). */
+export const DURABLE_TIMING = {
+  /** Every step the test takes on its own is a multiple of this. */
+  tick: 10,
+  /** The task timeout: the tracker is pinned (floor = ceiling = default). */
+  timeoutMs: 1_000,
+  probeIntervalMs: 502,
+  /** Deadlines of the shutdown before a restart (304: the one at the end of every story). */
+  shutdownMs: [304, 0, 1_504],
+  retryBaseMs: 10,
+  retryMaxMs: 160,
+} as const;
+
+/** Slack for times built by adding jittered (fractional) backoffs. */
+const EPS = 1e-6;
+
+/** What varies per run. */
+export interface DurableParams {
+  maxQueue: number;
+  failureThreshold: number;
+  maxAttempts: number;
+  /** Seeds the worker's backoff jitter, so a run replays exactly. */
+  jitterSeed: number;
+}
+
+/** How the remote answers a durable call: `held` is settled by the test later (or never). */
+export type DurableAnswer = 'ok' | 'retryable' | 'fatal' | 'hang' | 'held';
+/** What a closure task's `run` does. */
+export type ClosureBody = 'sync' | 'throw' | 'held';
+/** An answer that arrived: `retryable` is a plain Error, `fatal` a NonRetryableError. */
+export type Outcome = 'ok' | 'retryable' | 'fatal';
+
+/** One run of a task, as the handler or the closure saw it begin. */
+export interface Call {
+  readonly no: number;
+  /** Which worker (0, then one more per restart) ran it. */
+  readonly gen: number;
+  readonly kind: 'durable' | 'closure';
+  /** The durable task's sequence number (in its payload), or the closure task's id. */
+  readonly ref: number;
+  readonly id: string | undefined;
+  readonly key: string | undefined;
+  readonly attempt: number | undefined;
+  readonly at: number;
+  /** The breaker's state when the run began (after the worker took its permit). */
+  readonly breaker: BreakerState;
+  /** Breaker state changes so far, all workers together: one half-open spell has one value. */
+  readonly spell: number;
+  /** Closure tasks waiting when the run began. */
+  readonly waiting: number;
+  readonly answer: DurableAnswer | ClosureBody;
+  readonly signal: AbortSignal;
+  /** What a `throw` closure throws. */
+  readonly error: Error | undefined;
+  /** Settles a held run. */
+  settle: ((outcome: Outcome) => void) | undefined;
+}
+
+/** What the real side saw, in order. `at` is the clock's time then. */
+export type Observed =
+  | { type: 'start'; at: number; call: Call }
+  /** An answer arrived: the remote's (a durable run; `ok` means the write landed) or a held closure's. */
+  | { type: 'remote'; at: number; call: Call; outcome: Outcome; error: Error | undefined }
+  | { type: 'succeeded'; at: number; gen: number; ref: number; attempts: number; id: string }
+  | {
+      type: 'retried';
+      at: number;
+      gen: number;
+      ref: number;
+      error: Error;
+      attempt: number;
+      delayMs: number;
+    }
+  | {
+      type: 'deadLetter';
+      at: number;
+      gen: number;
+      ref: number;
+      error: Error;
+      attempts: number;
+      id: string;
+      reason: string;
+    }
+  | { type: 'failed'; at: number; gen: number; ref: number; error: Error }
+  | { type: 'breaker'; at: number; gen: number; from: BreakerState; to: BreakerState }
+  /** A closure task's `onSuccess` (`ok`) or `onFailure`. */
+  | { type: 'fate'; at: number; gen: number; ref: number; ok: boolean; value: unknown };
+
+export interface DurableTaskState {
+  readonly seq: number;
+  readonly key: string;
+  id: string | undefined;
+  state: 'pending' | 'delivered' | 'dead';
+  /** Failed runs so far: what the store keeps as `attempts`. */
+  failedRuns: number;
+  lastError: string | undefined;
+  retryAt: number | undefined;
+  /** The attempt that ended in the dead letters. */
+  finalAttempt: number | undefined;
+  succeededEvents: number;
+  deadLetterCalls: number;
+  failedEvents: number;
+  /** Writes that landed at the remote; `acknowledgedOk` of them the worker acted on (`taskSucceeded`). */
+  remoteOk: number;
+  acknowledgedOk: number;
+  /** Writes of runs a shutdown interrupted (landed before or after it). */
+  lateOkAfterShutdown: number;
+}
+
+interface ClosureState {
+  readonly id: number;
+  readonly body: ClosureBody;
+  state: 'refused' | 'waiting' | 'running' | 'done';
+  /** Why `enqueue` refused it. */
+  refusedBy: 'shutdown' | 'breaker' | undefined;
+  fates: number;
+  dropExpected: boolean;
+}
+
+interface CallState {
+  status: 'current' | 'done' | 'abandoned';
+  /** Abandoned at a shutdown (else at a timeout). */
+  byShutdown: boolean;
+  outcome: Outcome | undefined;
+  error: Error | undefined;
+}
+
+/** What one worker has done, for its `stats()`. */
+interface Generation {
+  completed: number;
+  failed: number;
+  retried: number;
+  deadLettered: number;
+  timedOut: number;
+  dropped: number;
+  refused: number;
+  breaker: BreakerState;
+  lastStart: { kind: 'durable' | 'closure'; durableReady: boolean } | undefined;
+}
+
+const freshGeneration = (): Generation => ({
+  completed: 0,
+  failed: 0,
+  retried: 0,
+  deadLettered: 0,
+  timedOut: 0,
+  dropped: 0,
+  refused: 0,
+  breaker: 'closed',
+  lastStart: undefined,
+});
+
+/** How often the interesting things happened, summed over runs by the test. */
+export interface Coverage {
+  runs: number;
+  deliveries: number;
+  deadLetters: number;
+  retries: number;
+  timeouts: number;
+  probes: number;
+  restarts: number;
+  restartsInterruptingARun: number;
+  lateDeliveries: number;
+  /** Tasks written twice, and how many of those because a restart interrupted a run. */
+  duplicates: number;
+  duplicatesAcrossRestart: number;
+  spills: number;
+  fairnessChecks: number;
+  closureRuns: number;
+}
+
+export const emptyCoverage = (): Coverage => ({
+  runs: 0,
+  deliveries: 0,
+  deadLetters: 0,
+  retries: 0,
+  timeouts: 0,
+  probes: 0,
+  restarts: 0,
+  restartsInterruptingARun: 0,
+  lateDeliveries: 0,
+  duplicates: 0,
+  duplicatesAcrossRestart: 0,
+  spills: 0,
+  fairnessChecks: 0,
+  closureRuns: 0,
+});
+
+/**
+ * Fails the run with what was seen and what was expected. The checks run after
+ * every command of thousands of runs, so they are plain comparisons.
+ */
+export function ensure(ok: boolean, label: string, actual?: unknown, expected?: unknown): void {
+  if (ok) return;
+  const details =
+    actual === undefined && expected === undefined
+      ? ''
+      : `\n  actual:   ${inspect(actual, { depth: 4 })}\n  expected: ${inspect(expected, { depth: 4 })}`;
+  throw new Error(`${label}${details}`);
+}
+
+const near = (a: number, b: number) => Math.abs(a - b) <= EPS;
+
+export function describeCall(call: Call): string {
+  return call.kind === 'durable'
+    ? `run of d${call.ref} (key ${call.key}, attempt ${call.attempt}, ${call.answer})`
+    : `run of closure c${call.ref} (${call.answer})`;
+}
+
+function describeEvent(e: Observed): string {
+  switch (e.type) {
+    case 'start':
+      return `start of the ${describeCall(e.call)}`;
+    case 'remote':
+      return `answer ${e.outcome} to the ${describeCall(e.call)}`;
+    case 'fate':
+      return `${e.ok ? 'onSuccess' : 'onFailure'} of c${e.ref}`;
+    case 'breaker':
+      return `breaker ${e.from} → ${e.to}`;
+    default:
+      return `${e.type} of d${e.ref}`;
+  }
+}
+
+export class DurableModel {
+  readonly durable: DurableTaskState[] = [];
+  readonly closures: ClosureState[] = [];
+  /** The remote's script: the next durable runs' answers; `defaultAnswer` once it runs out. */
+  answers: DurableAnswer[] = [];
+  defaultAnswer: DurableAnswer = 'held';
+  /** The current worker. */
+  gen = 0;
+  /** The run the current worker is on. */
+  current: Call | undefined;
+  /** Held runs the worker gave up on (timeout, shutdown) that the test has not settled yet. */
+  readonly abandonedHeld: Call[] = [];
+  /** How many log entries were consumed. */
+  consumed = 0;
+  /** A shutdown of the current worker is under way; its deadline. */
+  shutdownAt: number | undefined;
+  readonly coverage = emptyCoverage();
+
+  private w: Generation = freshGeneration();
+  private readonly calls = new Map<number, CallState>();
+  /** Per key with pending tasks: since which log position it has been ready (in the ring), if it is. */
+  private readonly readySince = new Map<string, number>();
+  private readonly ids = new Map<string, number>();
+  private readonly halfOpenSpells = new Set<number>();
+  private closureWaiting: number[] = [];
+  private position = 0;
+  private awaitingFailedFor: number | undefined;
+  private refusalsExpected = 0;
+
+  constructor(readonly params: DurableParams) {}
+
+  // --- what the test does ------------------------------------------------
+
+  /** A durable task for `key` is enqueued (always accepted before shutdown); returns its sequence number. */
+  acceptDurable(key: string, now: number): number {
+    const seq = this.durable.length;
+    this.promote(now);
+    this.position++;
+    if (this.pendingOf(key).length === 0) this.readySince.set(key, this.position);
+    this.durable.push({
+      seq,
+      key,
+      id: undefined,
+      state: 'pending',
+      failedRuns: 0,
+      lastError: undefined,
+      retryAt: undefined,
+      finalAttempt: undefined,
+      succeededEvents: 0,
+      deadLetterCalls: 0,
+      failedEvents: 0,
+      remoteOk: 0,
+      acknowledgedOk: 0,
+      lateOkAfterShutdown: 0,
+    });
+    return seq;
+  }
+
+  /** A closure task is enqueued; returns its id and what `enqueue` must return. */
+  acceptClosure(body: ClosureBody): { id: number; accepted: boolean } {
+    const id = this.closures.length;
+    const refusedBy =
+      this.shutdownAt !== undefined
+        ? 'shutdown'
+        : this.w.breaker === 'open'
+          ? 'breaker'
+          : undefined;
+    const accepted = refusedBy === undefined;
+    const task: ClosureState = {
+      id,
+      body,
+      state: accepted ? 'waiting' : 'refused',
+      refusedBy,
+      fates: 0,
+      dropExpected: false,
+    };
+    this.closures.push(task);
+    if (!accepted) return { id, accepted };
+    // A full queue drops its oldest waiting task (synchronously, inside enqueue).
+    if (this.closureWaiting.length >= this.params.maxQueue) {
+      const victim = this.closures[this.closureWaiting[0] as number] as ClosureState;
+      victim.dropExpected = true;
+    }
+    this.closureWaiting.push(id);
+    return { id, accepted };
+  }
+
+  /** The test is about to call `enqueue` on a worker that has shut down. */
+  expectRefusal(): void {
+    this.refusalsExpected++;
+  }
+
+  shutdownStarted(now: number, timeoutMs: number): void {
+    this.shutdownAt = now + timeoutMs;
+  }
+
+  /**
+   * The shutdown resolved. A durable run still going was aborted at the
+   * deadline and released: it stays first in its key, its attempt not counted.
+   */
+  shutdownFinished(now: number): void {
+    const deadline = this.shutdownAt as number;
+    ensure(
+      now <= deadline + EPS,
+      `shutdown resolved at ${now} ms, after its deadline`,
+      now,
+      deadline,
+    );
+    const call = this.current;
+    if (call !== undefined) {
+      ensure(
+        call.kind === 'durable',
+        `the closure ${describeCall(call)} outlived the shutdown without a fate`,
+      );
+      ensure(
+        call.signal.aborted && call.signal.reason instanceof WorkerShutdownError,
+        `the ${describeCall(call)} was released at shutdown without being aborted`,
+        call.signal.reason,
+      );
+      const st = this.callState(call);
+      // Its write may have landed already, the answer still on its way: the next worker delivers it again.
+      if (st.outcome === 'ok') this.task(call.ref).lateOkAfterShutdown++;
+      this.abandon(call);
+      st.byShutdown = true;
+      this.coverage.restartsInterruptingARun++;
+    }
+    this.current = undefined;
+  }
+
+  /** A new worker opened the backlog: every key with pending tasks is ready, backoffs forgotten. */
+  restarted(): void {
+    this.gen++;
+    this.w = freshGeneration();
+    this.shutdownAt = undefined;
+    this.readySince.clear();
+    this.position++;
+    for (const t of this.durable) {
+      t.retryAt = undefined;
+      if (t.state === 'pending') this.readySince.set(t.key, this.position);
+    }
+    this.coverage.restarts++;
+  }
+
+  /** The remote recovers: every later run answers `ok`. */
+  heal(): void {
+    this.answers = [];
+    this.defaultAnswer = 'ok';
+  }
+
+  /** The current run if it is held and unanswered: the test may settle it. */
+  settleable(): Call | undefined {
+    const call = this.current;
+    if (call === undefined || call.answer !== 'held') return undefined;
+    return this.callState(call).outcome === undefined ? call : undefined;
+  }
+
+  // --- the log -----------------------------------------------------------
+
+  /** Checks every new entry of the real side's log against the model, in order. */
+  consume(log: readonly Observed[]): void {
+    while (this.consumed < log.length) {
+      const e = log[this.consumed] as Observed;
+      this.consumed++;
+      this.position++;
+      this.promote(e.at);
+      const where = `${describeEvent(e)} at ${e.at} ms`;
+      if (this.awaitingFailedFor !== undefined) {
+        ensure(
+          e.type === 'failed' && e.ref === this.awaitingFailedFor,
+          `${where}: onDeadLetter of d${this.awaitingFailedFor} must be followed by its one taskFailed`,
+        );
+      }
+      const gen = e.type === 'start' || e.type === 'remote' ? e.call.gen : e.gen;
+      if (
+        gen !== this.gen &&
+        !(e.type === 'remote' && this.callState(e.call).status !== 'current')
+      ) {
+        ensure(
+          e.type === 'failed' && e.ref === -1,
+          `${where}: worker ${gen} acted after it shut down (worker ${this.gen} owns the backlog)`,
+        );
+      }
+      switch (e.type) {
+        case 'start':
+          if (e.call.kind === 'durable') this.startDurable(e.call, e.at, where);
+          else this.startClosure(e.call, where);
+          break;
+        case 'remote':
+          this.answered(e.call, e.outcome, e.error, where);
+          break;
+        case 'succeeded':
+          this.succeeded(e, where);
+          break;
+        case 'retried':
+          this.retried(e, where);
+          break;
+        case 'deadLetter':
+          this.deadLettered(e, where);
+          break;
+        case 'failed':
+          this.failed(e, where);
+          break;
+        case 'breaker':
+          ensure(e.from === this.w.breaker, `${where}: the breaker was ${this.w.breaker}`);
+          this.w.breaker = e.to;
+          break;
+        case 'fate':
+          this.closureFate(e, where);
+          break;
+      }
+    }
+  }
+
+  private startDurable(call: Call, at: number, where: string): void {
+    const t = this.task(call.ref);
+    const running = this.current;
+    ensure(
+      running === undefined,
+      `${where}: began while the ${running === undefined ? '' : describeCall(running)} was still on (the worker is serial)`,
+    );
+    ensure(
+      t.state === 'pending',
+      `${where}: d${t.seq} was already ${t.state}: a run after its fate`,
+    );
+    if (t.id === undefined) this.learnId(t, call.id as string);
+    ensure(call.id === t.id, `${where}: d${t.seq} changed its id`, call.id, t.id);
+    ensure(call.key === t.key, `${where}: d${t.seq} changed its key`, call.key, t.key);
+    const earlier = this.pendingOf(t.key).find((u) => u.seq < t.seq);
+    ensure(
+      earlier === undefined,
+      `${where}: per-key order broken: d${t.seq} began while d${earlier?.seq} of key ${t.key} was still pending`,
+    );
+    ensure(
+      call.attempt === t.failedRuns + 1,
+      `${where}: the attempt number is not failed runs + 1`,
+      call.attempt,
+      t.failedRuns + 1,
+    );
+    ensure(
+      (call.attempt as number) <= this.params.maxAttempts,
+      `${where}: attempts exceed retry.maxAttempts`,
+      call.attempt,
+      this.params.maxAttempts,
+    );
+    ensure(
+      t.retryAt === undefined || t.retryAt <= at,
+      `${where}: began before its retry backoff ended`,
+      at,
+      t.retryAt,
+    );
+    ensure(call.breaker !== 'open', `${where}: a handler ran while the breaker was open`);
+    const ready = this.readyKeys();
+    if (call.breaker === 'half_open') {
+      this.probe(call, where);
+      const oldest = Math.min(...ready.map((key) => (this.headOf(key) as DurableTaskState).seq));
+      ensure(
+        t.seq === oldest,
+        `${where}: the half-open probe must be the oldest kept task of the ready keys`,
+        t.seq,
+        oldest,
+      );
+      // The probe rotates the ring of keys: the model lets them tie.
+      for (const key of ready) this.readySince.set(key, this.position);
+      this.coverage.probes++;
+    } else {
+      ensure(
+        this.w.lastStart?.kind !== 'durable' || call.waiting === 0,
+        `${where}: two durable runs in a row while ${call.waiting} closure task(s) waited: the kinds must take turns`,
+      );
+      // The ready keys form a ring: a key joins at the back (when its first task
+      // is committed, its head finished with more behind it, or its backoff ended),
+      // and the front one runs. Keys that joined together (a restart, a probe) tie.
+      const mine = this.readySince.get(t.key);
+      ensure(mine !== undefined, `${where}: model: key ${t.key} began without being ready`);
+      const ahead = ready.find((key) => (this.readySince.get(key) as number) < (mine as number));
+      if (ready.length > 1) this.coverage.fairnessChecks++;
+      ensure(
+        ahead === undefined,
+        `${where}: round robin broken: key ${t.key} went ahead of key ${ahead}, ready since earlier`,
+      );
+    }
+    this.w.lastStart = { kind: 'durable', durableReady: true };
+    this.readySince.delete(t.key);
+    t.retryAt = undefined;
+    this.current = call;
+    this.calls.set(call.no, {
+      status: 'current',
+      byShutdown: false,
+      outcome: undefined,
+      error: undefined,
+    });
+    const scripted = this.answers.shift() ?? this.defaultAnswer;
+    ensure(
+      call.answer === scripted,
+      `${where}: harness: the remote went off script`,
+      call.answer,
+      scripted,
+    );
+  }
+
+  private startClosure(call: Call, where: string): void {
+    const running = this.current;
+    ensure(
+      running === undefined,
+      `${where}: began while the ${running === undefined ? '' : describeCall(running)} was still on (the worker is serial)`,
+    );
+    const c = this.closure(call.ref);
+    ensure(
+      c.state === 'waiting' && this.closureWaiting[0] === c.id,
+      `${where}: closure tasks must run in enqueue order, each once`,
+      { id: c.id, state: c.state },
+      this.closureWaiting[0],
+    );
+    ensure(call.breaker !== 'open', `${where}: a closure task ran while the breaker was open`);
+    const ready = this.readyKeys();
+    const durableReady = ready.length > 0;
+    if (call.breaker === 'half_open') {
+      this.probe(call, where);
+      ensure(
+        !durableReady,
+        `${where}: a closure task probed while durable tasks were kept (key ${ready[0]}): the probe is the oldest kept task`,
+      );
+    } else {
+      ensure(
+        !(this.w.lastStart?.kind === 'closure' && this.w.lastStart.durableReady && durableReady),
+        `${where}: two closure runs in a row while durable tasks waited (key ${ready[0]}): the kinds must take turns`,
+      );
+    }
+    this.w.lastStart = { kind: 'closure', durableReady };
+    this.closureWaiting.shift();
+    c.state = 'running';
+    this.current = call;
+    this.calls.set(call.no, {
+      status: 'current',
+      byShutdown: false,
+      outcome: undefined,
+      error: undefined,
+    });
+    this.coverage.closureRuns++;
+  }
+
+  private probe(call: Call, where: string): void {
+    ensure(
+      !this.halfOpenSpells.has(call.spell),
+      `${where}: a second run in one half-open spell: only the probe may run`,
+    );
+    this.halfOpenSpells.add(call.spell);
+  }
+
+  private answered(call: Call, outcome: Outcome, error: Error | undefined, where: string): void {
+    const st = this.callState(call);
+    if (call.kind === 'closure') {
+      ensure(st.outcome === undefined, `${where}: harness: a closure run answered twice`);
+      st.outcome = outcome;
+      st.error = error;
+      return;
+    }
+    const t = this.task(call.ref);
+    if (outcome === 'ok') {
+      t.remoteOk++;
+      if (st.status === 'abandoned' && st.byShutdown) t.lateOkAfterShutdown++;
+      // The first write of a task lands after every earlier task of its key was
+      // delivered (or given up for dead: an abandoned run of a dead task may land any time).
+      if (t.remoteOk === 1 && t.state !== 'dead') {
+        const overtaken = this.durable.find(
+          (u) => u.key === t.key && u.seq > t.seq && u.remoteOk > 0 && u.state !== 'dead',
+        );
+        ensure(
+          overtaken === undefined,
+          `${where}: per-key order broken at the remote: d${overtaken?.seq} was delivered before d${t.seq}`,
+        );
+      }
+    }
+    if (st.status === 'current') {
+      ensure(
+        call === this.current,
+        `${where}: harness: answer to a run that is not the current one`,
+      );
+      ensure(st.outcome === undefined, `${where}: harness: a run answered twice`);
+      // The worker must act on it (checked at rest), unless a shutdown deadline
+      // aborts the run first: then a write that landed is delivered again later.
+      st.outcome = outcome;
+      return;
+    }
+    ensure(st.status === 'abandoned', `${where}: harness: a finished run answered again`);
+    if (outcome === 'ok') this.coverage.lateDeliveries++;
+  }
+
+  private succeeded(e: Extract<Observed, { type: 'succeeded' }>, where: string): void {
+    const t = this.task(e.ref);
+    const call = this.runningDurable(e.ref, where);
+    const st = this.callState(call);
+    ensure(st.outcome === 'ok', `${where}: taskSucceeded, but the remote answered ${st.outcome}`);
+    ensure(t.succeededEvents === 0, `${where}: a second taskSucceeded for d${t.seq}`);
+    ensure(e.attempts === call.attempt && e.id === t.id, `${where}: the event's task`, e, call);
+    t.state = 'delivered';
+    t.succeededEvents++;
+    t.acknowledgedOk++;
+    this.w.completed++;
+    st.status = 'done';
+    this.finishRun(t);
+    this.coverage.deliveries++;
+  }
+
+  private retried(e: Extract<Observed, { type: 'retried' }>, where: string): void {
+    const t = this.task(e.ref);
+    const call = this.runningDurable(e.ref, where);
+    const { maxAttempts } = this.params;
+    ensure(
+      e.attempt === call.attempt && e.attempt < maxAttempts,
+      `${where}: retried at attempt ${e.attempt} of ${maxAttempts} (run attempt ${call.attempt})`,
+    );
+    this.failedRun(call, e.error, e.at, where);
+    const ceiling = Math.min(
+      DURABLE_TIMING.retryMaxMs,
+      DURABLE_TIMING.retryBaseMs * 2 ** (e.attempt - 1),
+    );
+    ensure(
+      e.delayMs >= 0 && e.delayMs < ceiling,
+      `${where}: the backoff is not within [0, ${ceiling})`,
+      e.delayMs,
+    );
+    t.failedRuns = e.attempt;
+    t.lastError = e.error.message;
+    t.retryAt = e.at + e.delayMs;
+    this.w.retried++;
+    this.current = undefined;
+    this.coverage.retries++;
+  }
+
+  private deadLettered(e: Extract<Observed, { type: 'deadLetter' }>, where: string): void {
+    const t = this.task(e.ref);
+    const call = this.runningDurable(e.ref, where);
+    const outcome = this.failedRun(call, e.error, e.at, where);
+    if (outcome !== 'fatal') {
+      ensure(
+        call.attempt === this.params.maxAttempts,
+        `${where}: a retryable failure went to the dead letters at attempt ${call.attempt} of ${this.params.maxAttempts}`,
+      );
+    }
+    ensure(t.deadLetterCalls === 0, `${where}: a second onDeadLetter for d${t.seq}`);
+    ensure(
+      e.attempts === call.attempt && e.id === t.id && e.reason === e.error.message,
+      `${where}: the dead letter`,
+      e,
+      { attempts: call.attempt, id: t.id, reason: e.error.message },
+    );
+    t.state = 'dead';
+    t.deadLetterCalls++;
+    t.finalAttempt = call.attempt;
+    t.lastError = e.error.message;
+    this.w.deadLettered++;
+    this.w.failed++;
+    this.awaitingFailedFor = t.seq;
+    this.finishRun(t);
+    this.coverage.deadLetters++;
+  }
+
+  private failed(e: Extract<Observed, { type: 'failed' }>, where: string): void {
+    if (e.ref === -1) {
+      ensure(this.refusalsExpected > 0, `${where}: an unexpected refusal`);
+      ensure(e.error instanceof WorkerShutdownError, `${where}: refused with`, e.error);
+      this.refusalsExpected--;
+      this.w.refused++;
+      return;
+    }
+    const t = this.task(e.ref);
+    ensure(
+      this.awaitingFailedFor === t.seq && t.failedEvents === 0,
+      `${where}: taskFailed for a durable task whose fate is not (or already) told: d${t.seq} is ${t.state}`,
+    );
+    t.failedEvents++;
+    this.awaitingFailedFor = undefined;
+  }
+
+  /** A failed durable run: checks its error against the answer and returns the answer. */
+  private failedRun(call: Call, error: Error, at: number, where: string): Outcome | 'timeout' {
+    const st = this.callState(call);
+    if (error instanceof TaskTimeoutError) {
+      ensure(
+        st.outcome === undefined,
+        `${where}: timed out after the remote answered ${st.outcome}`,
+      );
+      ensure(
+        near(at, call.at + DURABLE_TIMING.timeoutMs),
+        `${where}: timed out at the wrong time`,
+        at,
+        call.at + DURABLE_TIMING.timeoutMs,
+      );
+      ensure(
+        call.signal.aborted && call.signal.reason === error,
+        `${where}: the timed-out run's signal was not aborted with its TaskTimeoutError`,
+      );
+      this.w.timedOut++;
+      this.abandon(call);
+      this.coverage.timeouts++;
+      return 'timeout';
+    }
+    ensure(
+      st.outcome === 'retryable' || st.outcome === 'fatal',
+      `${where}: failed, but the remote answered ${st.outcome}`,
+    );
+    ensure(
+      (st.outcome === 'fatal') === error instanceof NonRetryableError,
+      `${where}: the failure's error does not match the remote's answer ${st.outcome}`,
+      error,
+    );
+    st.status = 'done';
+    return st.outcome as Outcome;
+  }
+
+  private closureFate(e: Extract<Observed, { type: 'fate' }>, where: string): void {
+    const c = this.closure(e.ref);
+    c.fates++;
+    ensure(c.fates === 1, `${where}: a second fate for closure c${c.id}`);
+    const error = e.ok ? undefined : (e.value as Error);
+    const w = this.w;
+    if (c.state === 'refused') {
+      const ErrorClass = c.refusedBy === 'shutdown' ? WorkerShutdownError : BreakerOpenError;
+      ensure(error instanceof ErrorClass, `${where}: a refused task's fate`, e.value);
+      w.refused++;
+    } else if (c.state === 'waiting') {
+      ensure(error !== undefined, `${where}: a closure task succeeded without running`);
+      if (error instanceof QueueOverflowError) {
+        ensure(c.dropExpected, `${where}: dropped, but it was not the oldest of a full queue`);
+        w.dropped++;
+      } else if (error instanceof BreakerOpenError) {
+        ensure(w.breaker === 'open', `${where}: failed fast while the breaker was ${w.breaker}`);
+        w.failed++;
+      } else {
+        ensure(
+          error instanceof WorkerShutdownError &&
+            this.shutdownAt !== undefined &&
+            near(e.at, this.shutdownAt),
+          `${where}: a waiting task failed with`,
+          error,
+        );
+        w.failed++;
+      }
+      this.closureWaiting = this.closureWaiting.filter((id) => id !== c.id);
+    } else {
+      const call = this.current;
+      ensure(
+        c.state === 'running' && call?.kind === 'closure' && call.ref === c.id,
+        `${where}: the fate of a closure task that is not running`,
+      );
+      const run = call as Call;
+      const st = this.callState(run);
+      if (error === undefined) {
+        const expected =
+          c.body === 'sync' ? c.id : st.outcome === 'ok' ? `done ${c.id}` : undefined;
+        ensure(
+          expected !== undefined && e.value === expected,
+          `${where}: the success value`,
+          e.value,
+          expected,
+        );
+        w.completed++;
+        st.status = 'done';
+      } else if (error instanceof TaskTimeoutError) {
+        ensure(
+          c.body === 'held' && st.outcome === undefined,
+          `${where}: timed out, but the run had answered`,
+        );
+        ensure(
+          near(e.at, run.at + DURABLE_TIMING.timeoutMs),
+          `${where}: timed out at the wrong time`,
+          e.at,
+          run.at + DURABLE_TIMING.timeoutMs,
+        );
+        w.timedOut++;
+        w.failed++;
+        this.abandon(run);
+      } else if (error instanceof WorkerShutdownError) {
+        ensure(
+          c.body === 'held' &&
+            st.outcome === undefined &&
+            this.shutdownAt !== undefined &&
+            near(e.at, this.shutdownAt),
+          `${where}: a running task failed with WorkerShutdownError away from the shutdown deadline`,
+        );
+        w.failed++;
+        this.abandon(run);
+      } else {
+        const thrown = c.body === 'throw' ? run.error : st.error;
+        ensure(error === thrown, `${where}: the failure is not what the task threw`, error, thrown);
+        w.failed++;
+        st.status = 'done';
+      }
+      this.current = undefined;
+    }
+    c.state = 'done';
+  }
+
+  // --- reading the model -------------------------------------------------
+
+  task(seq: number): DurableTaskState {
+    const t = this.durable[seq];
+    if (t === undefined) throw new Error(`model: no durable task ${seq}`);
+    return t;
+  }
+
+  pendingOf(key: string): DurableTaskState[] {
+    return this.durable.filter((t) => t.key === key && t.state === 'pending');
+  }
+
+  get pendingCount(): number {
+    return this.durable.filter((t) => t.state === 'pending').length;
+  }
+
+  /** Keys whose oldest pending task could begin now (in the worker's ring of ready keys). */
+  readyKeys(): string[] {
+    return [...this.readySince.keys()];
+  }
+
+  /** Makes the keys whose backoff ended by `now` ready, as the worker's retry timer does. */
+  promote(now: number): void {
+    for (const t of this.durable) {
+      if (t.state !== 'pending' || t.retryAt === undefined || t.retryAt > now) continue;
+      if (this.readySince.has(t.key) || this.current?.key === t.key) continue;
+      this.readySince.set(t.key, this.position);
+    }
+  }
+
+  /** The fields of `stats()` the model determines. */
+  stats() {
+    const w = this.w;
+    return {
+      backlog: this.pendingCount,
+      queued: this.closureWaiting.length,
+      running: this.current === undefined ? 0 : 1,
+      completed: w.completed,
+      failed: w.failed,
+      retried: w.retried,
+      deadLettered: w.deadLettered,
+      timedOut: w.timedOut,
+      dropped: w.dropped,
+      refused: w.refused,
+      breakerState: w.breaker,
+      timeoutMs: DURABLE_TIMING.timeoutMs,
+    };
+  }
+
+  get breakerState(): BreakerState {
+    return this.w.breaker;
+  }
+
+  /** Whether everything the log told has been answered for (no fate half told, no refusal missing). */
+  get settledLog(): boolean {
+    return this.awaitingFailedFor === undefined && this.refusalsExpected === 0;
+  }
+
+  callState(call: Call): CallState {
+    const st = this.calls.get(call.no);
+    if (st === undefined) throw new Error(`model: no run ${call.no}`);
+    return st;
+  }
+
+  learnId(t: DurableTaskState, id: string): void {
+    const other = this.ids.get(id);
+    ensure(other === undefined, `d${t.seq} has the id of d${other}`, id);
+    this.ids.set(id, t.seq);
+    t.id = id;
+  }
+
+  private headOf(key: string): DurableTaskState | undefined {
+    return this.durable.find((t) => t.key === key && t.state === 'pending');
+  }
+
+  private closure(id: number): ClosureState {
+    const c = this.closures[id];
+    if (c === undefined) throw new Error(`model: no closure task ${id}`);
+    return c;
+  }
+
+  private runningDurable(seq: number, where: string): Call {
+    const call = this.current;
+    ensure(
+      call?.kind === 'durable' && call.ref === seq,
+      `${where}: a fate for d${seq}, which is not running (the run on: ${call === undefined ? 'none' : describeCall(call)})`,
+    );
+    return call as Call;
+  }
+
+  /** The run ended with its task's fate: the key goes to the back of the ring if it has more. */
+  private finishRun(t: DurableTaskState): void {
+    this.current = undefined;
+    if (this.pendingOf(t.key).length > 0) this.readySince.set(t.key, this.position);
+  }
+
+  private abandon(call: Call): void {
+    this.callState(call).status = 'abandoned';
+    if (call.answer === 'held') this.abandonedHeld.push(call);
+    this.current = undefined;
+  }
+}
