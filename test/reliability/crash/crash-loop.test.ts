@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { lmdbBacklog } from '../../../src/lmdb/index.js';
+import { mulberry32 } from '../../support/random.js';
 import { keyOf } from './protocol.js';
 
 const FULL = process.env.SOAK === 'full';
@@ -45,18 +46,6 @@ const CHILD = fileURLToPath(new URL('./crash-loop-child.ts', import.meta.url));
 
 type Phase = 'enqueue' | 'outage' | 'replay';
 type Trigger = 'delay' | 'line' | 'idle';
-
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Plan {
   life: number;
@@ -87,7 +76,7 @@ interface LifeResult {
 }
 
 function plans(seed: number): Plan[] {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   // Every phase gets its share of lives, in a shuffled order.
   const order: Phase[] = ['enqueue', 'outage', 'replay'];

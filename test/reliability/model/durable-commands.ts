@@ -19,6 +19,7 @@ import {
   type SyncTask,
   SyncWorker,
 } from '../../../src/index.js';
+import { mulberry32 } from '../../support/random.js';
 import { recordingLogger, settled } from '../../support/tasks.js';
 import {
   type Call,
@@ -84,18 +85,6 @@ export class SteppingClock extends SimulatedClock {
   }
 }
 
-/** A seeded source in (0, 1) for the backoff jitter: runs replay exactly, and no backoff is 0. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) + 0.5) / 4_294_967_296) as number;
-  };
-}
-
 // --- the real system -------------------------------------------------------
 
 export interface DurableWorld {
@@ -128,7 +117,7 @@ export function createDurableWorld(params: DurableParams) {
     log: [],
     logLines: lines,
     logger,
-    random: seededRandom(params.jitterSeed),
+    random: mulberry32(params.jitterSeed),
     worker: undefined as unknown as SyncWorker,
     gen: 0,
     answers: [],
