@@ -343,8 +343,10 @@ export class SyncWorker {
     this.handlers = handlersOption(o.handlers, o.backlog);
     const retry = retryPolicy(OWNER, o.retry);
     this.onDeadLetter = optionalFunction(OWNER, 'onDeadLetter', o.onDeadLetter);
+    const inspect = inspectOption<Inspect>(OWNER, o.inspect);
     const input = SyncWorker.systemInput(breakerProvision, o.breaker, trackerProvision);
     input.backlog = o.backlog === undefined ? 'none' : 'owned';
+    // Last: nothing after this may throw, or the store's lock would stay held.
     const opened = o.backlog?.open({
       onCorrupt: (letter) => this.onCorrupt(letter),
       onWriteError: (error) => this.logger.error?.(`${OWNER}: a backlog write failed`, error),
@@ -353,7 +355,7 @@ export class SyncWorker {
       id: this.name,
       input,
       clock: this.clock,
-      inspect: inspectOption<Inspect>(OWNER, o.inspect),
+      inspect,
     }).start();
     this.lifecycle = this.actor.system.get('worker') as LifecycleActor;
     this.breaker = this.connectBreaker(breakerProvision, o.breaker);
@@ -410,8 +412,10 @@ export class SyncWorker {
   enqueue(task: SyncTask | DurableTaskInput): boolean {
     if (taskKind(task) === 'durable') return this.enqueueDurable(task as DurableTaskInput);
     validateTask(task);
-    if (!this.accepting) return this.refuse(task, WorkerShutdownError, SHUTTING_DOWN);
-    if (this.breaker?.isOpen) return this.refuse(task, BreakerOpenError, BREAKER_OPEN);
+    if (!this.accepting)
+      return this.refuse(task, createCheapError(WorkerShutdownError, SHUTTING_DOWN));
+    if (this.breaker?.isOpen)
+      return this.refuse(task, createCheapError(BreakerOpenError, BREAKER_OPEN));
     this.started = true;
     const victim = this.queue.size >= this.maxQueue ? this.queue.shift() : undefined;
     this.queue.push(task);
@@ -571,16 +575,16 @@ export class SyncWorker {
       attempts: 0,
       enqueuedAt: Date.now(),
     };
-    if (!this.accepting)
-      return this.refuse({ seq: -1, ...fields }, WorkerShutdownError, SHUTTING_DOWN);
     const durable = this.durable as DurableQueue;
-    const full = durable.refusal();
-    if (full !== undefined) {
-      // The store just refused a commit: say so now rather than accept what cannot be kept.
-      this.refusedCount++;
-      this.notifyFailure({ seq: -1, ...fields }, full);
-      return false;
+    if (!this.accepting) {
+      return this.refuse(
+        { seq: -1, ...fields },
+        createCheapError(WorkerShutdownError, SHUTTING_DOWN),
+      );
     }
+    // The store just refused a commit: say so now rather than accept what cannot be kept.
+    const full = durable.refusal();
+    if (full !== undefined) return this.refuse({ seq: -1, ...fields }, full);
     this.started = true;
     durable.accept(fields);
     // Draining from now: the task is waiting (for its commit), so onIdle must wait for it.
@@ -588,13 +592,9 @@ export class SyncWorker {
     return true;
   }
 
-  private refuse(
-    task: SyncTask | DurableTask,
-    ErrorClass: SyncWorkerErrorClass,
-    message: string,
-  ): false {
+  private refuse(task: SyncTask | DurableTask, error: Error): false {
     this.refusedCount++;
-    this.notifyFailure(task, createCheapError(ErrorClass, message));
+    this.notifyFailure(task, error);
     return false;
   }
 
@@ -797,9 +797,7 @@ export class SyncWorker {
   private settleDurable(record: BacklogRecord, ok: boolean, value: unknown, now: number): void {
     const durationMs = now - this.startedAt;
     if (ok) {
-      this.completedCount++;
-      this.latencyTracker?.observe(durationMs);
-      if (this.breakerStillCurrent()) this.breaker?.recordSuccess();
+      this.countSuccess(durationMs);
       (this.durable as DurableQueue).succeeded(record);
       if (this.trace) this.traceSettled(record.handler, 'succeeded');
       if (this.events.has('taskSucceeded')) {
@@ -841,10 +839,15 @@ export class SyncWorker {
     if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task: letter, error });
   }
 
-  private succeed(task: SyncTask, result: unknown, durationMs: number): void {
+  /** What every success feeds: the counter, the latency window and the breaker. */
+  private countSuccess(durationMs: number): void {
     this.completedCount++;
     this.latencyTracker?.observe(durationMs);
     if (this.breakerStillCurrent()) this.breaker?.recordSuccess();
+  }
+
+  private succeed(task: SyncTask, result: unknown, durationMs: number): void {
+    this.countSuccess(durationMs);
     if (this.trace) this.traceSettled(task.name, 'succeeded');
     if (task.onSuccess !== undefined) {
       try {

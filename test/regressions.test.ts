@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { CircuitBreaker, LatencyTracker, SyncWorker } from '../src/index.js';
+import { CircuitBreaker, LatencyTracker, memoryBacklog, SyncWorker } from '../src/index.js';
 import { recordingTask, settled } from './support/tasks.js';
 import { simulatedWorker } from './support/worker.js';
 
@@ -90,5 +90,15 @@ describe('fixed bugs found by the reliability suite', () => {
   it('allow() refuses an invalid probeTimeoutMs in any state', () => {
     const breaker = new CircuitBreaker({ clock: new SimulatedClock() });
     expect(() => breaker.allow(-5)).toThrow(RangeError); // it returned true
+  });
+});
+
+describe('fixed in the final review', () => {
+  it('an invalid option refused after the backlog could open leaves the store unowned', () => {
+    const backlog = memoryBacklog();
+    const handlers = { write: () => {} };
+    expect(() => new SyncWorker({ backlog, handlers, inspect: 5 as never })).toThrow(/inspect/);
+    // The store was never opened, so its next owner is not refused as a second one.
+    expect(() => new SyncWorker({ backlog, handlers })).not.toThrow();
   });
 });
