@@ -813,7 +813,9 @@ export class SyncWorker {
 
   /** Retries a durable task's failed run, or buries the task: its fate then is the dead letters. */
   private durableAttemptFailed(record: BacklogRecord, error: Error, now: number): void {
-    const outcome = (this.durable as DurableQueue).failed(record, error, now);
+    // Read after the failure was reported: an open breaker now means the remote is down.
+    const remoteDown = this.breaker?.isOpen === true;
+    const outcome = (this.durable as DurableQueue).failed(record, error, now, remoteDown);
     if (outcome.retry) {
       this.retriedCount++;
       if (this.events.has('taskRetried')) {

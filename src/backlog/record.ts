@@ -13,6 +13,7 @@ export function encodeRecord(record: BacklogRecord | DeadLetter): string {
     handler: record.handler,
     payload: record.payload,
     attempts: record.attempts,
+    remoteFailures: record.remoteFailures,
     enqueuedAt: record.enqueuedAt,
     lastError: record.lastError,
     deadAt: (record as Partial<DeadLetter>).deadAt,
@@ -51,6 +52,10 @@ export function decodeRecord(seq: number, text: string): BacklogRecord {
     enqueuedAt: field(o, 'enqueuedAt', 'number') as number,
   };
   if (typeof o.lastError === 'string') record.lastError = o.lastError;
+  // Optional and additive, so format 1 readers that predate it ignore it safely.
+  if (typeof o.remoteFailures === 'number' && Number.isFinite(o.remoteFailures)) {
+    record.remoteFailures = o.remoteFailures;
+  }
   return record;
 }
 

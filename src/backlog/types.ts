@@ -17,6 +17,12 @@ export interface BacklogRecord {
   readonly payload: JsonValue;
   /** Handler runs so far (time waiting behind an open breaker is not counted). */
   attempts: number;
+  /**
+   * Of those runs, the failures that left the breaker open: the one that
+   * tripped it and failed half-open probes. They are the remote's failures,
+   * not the task's, so they do not use up `retry.maxAttempts`. Absent when 0.
+   */
+  remoteFailures?: number;
   /** Wall-clock ms at enqueue, for display and ages only; no timer depends on it. */
   readonly enqueuedAt: number;
   /** The message of the last failed attempt. */

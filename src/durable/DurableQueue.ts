@@ -188,11 +188,18 @@ export class DurableQueue {
     this.finishHead(record);
   }
 
-  /** The running task failed: schedule its retry, or bury it when the error or its attempts say so. */
-  failed(record: BacklogRecord, error: Error, now: number): AttemptOutcome {
+  /**
+   * The running task failed: schedule its retry, or bury it when the error or
+   * its attempts say so. A failure that left the breaker open (`remoteDown`)
+   * is the remote's, so it does not use up the task's attempts: a long outage
+   * must not bury the tasks that probe it, or their keys would lose order.
+   */
+  failed(record: BacklogRecord, error: Error, now: number, remoteDown: boolean): AttemptOutcome {
     const policy = this.settings.retry;
     record.lastError = error.message;
-    if (record.attempts < policy.maxAttempts && this.isRetryable(error)) {
+    if (remoteDown) record.remoteFailures = (record.remoteFailures ?? 0) + 1;
+    const counted = record.attempts - (record.remoteFailures ?? 0);
+    if (counted < policy.maxAttempts && this.isRetryable(error)) {
       this.store.update(record);
       const delayMs = backoffMs(policy, record.attempts);
       this.waitForRetry(this.lane(record.key), now + delayMs, now);

@@ -3,7 +3,7 @@ import { delayMs, optionalFunction, optionsObject, positiveInteger } from '../va
 
 /** How durable tasks are retried: exponential backoff with full jitter. */
 export interface RetryOptions {
-  /** Handler runs before a task goes to the dead letters. Default 5. */
+  /** Handler runs before a task goes to the dead letters, not counting failures that left the breaker open (the remote's). Default 5. */
   maxAttempts?: number;
   /** The backoff's base in ms: attempt n waits a random time in [0, min(maxMs, baseMs·2ⁿ⁻¹)). Default 100. */
   baseMs?: number;

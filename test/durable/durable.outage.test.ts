@@ -66,6 +66,51 @@ describe('durable tasks behind an open breaker', () => {
     expect(remote.delivered.map((c) => c.attempt)).toEqual([2]);
   });
 
+  it('an outage longer than maxAttempts probes buries nothing: failed probes are the remote’s failures', async () => {
+    const { worker, clock, remote, deadLetters, backlog } = durableWorker({
+      breaker: { failureThreshold: 2, probeIntervalMs: 1_000 },
+      retry: { maxAttempts: 2, baseMs: 10, maxMs: 10 },
+    });
+    let down = true;
+    remote.answer(() => {
+      if (down) throw new Error('connection refused');
+    });
+    for (const payload of ['k1', 'k2', 'k3'])
+      worker.enqueue({ handler: 'write', payload, key: 'k' });
+    await settled();
+    await advance(clock, 10); // the retry: the second failure trips the breaker
+    expect(worker.breaker?.state).toBe('open');
+    for (let probe = 0; probe < 6; probe++) await advance(clock, 1_000);
+    expect(remote.calls.length).toBeGreaterThan(2 + 5); // probes ran, all with k1
+    expect(new Set(remote.calls.map((c) => c.payload))).toEqual(new Set(['k1']));
+    expect(deadLetters).toEqual([]);
+    // The store says which failures were the remote's, so a restart would not bury k1 either.
+    const kept = backlog.list()[0];
+    expect(kept?.attempts).toBe(remote.calls.length);
+    expect(kept?.remoteFailures).toBe(remote.calls.length - 1);
+    down = false;
+    await advance(clock, 1_000);
+    await worker.onIdle();
+    expect(remote.deliveredOf('k')).toEqual(['k1', 'k2', 'k3']);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('a task failing on its own, with the breaker closed, still uses up its attempts', async () => {
+    const { worker, clock, remote, deadLetters } = durableWorker({
+      breaker: { failureThreshold: 10, probeIntervalMs: 1_000 },
+      retry: { maxAttempts: 3, baseMs: 10, maxMs: 10 },
+    });
+    remote.answer((call) => {
+      if (call.payload === 'poison') throw new Error('HTTP 500');
+    });
+    worker.enqueue({ handler: 'write', payload: 'poison', key: 'p' });
+    worker.enqueue({ handler: 'write', payload: 'fine', key: 'f' });
+    for (let i = 0; i < 5; i++) await advance(clock, 10);
+    await worker.onIdle();
+    expect(deadLetters.map((d) => [d.task.payload, d.task.attempts])).toEqual([['poison', 3]]);
+    expect(remote.deliveredOf('f')).toEqual(['fine']);
+  });
+
   it('probes with the oldest kept task, not the next key in turn', async () => {
     const store = memoryBacklog();
     store.open(hooks);

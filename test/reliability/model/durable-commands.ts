@@ -328,10 +328,17 @@ function checkStore(m: DurableModel, r: DurableWorld, at: string): void {
       record.key === t.key &&
         record.id === t.id &&
         record.attempts === t.failedRuns &&
+        (record.remoteFailures ?? 0) === t.remoteFailures &&
         record.lastError === t.lastError,
       `${at}: the stored record of d${t.seq}`,
       record,
-      { key: t.key, id: t.id, attempts: t.failedRuns, lastError: t.lastError },
+      {
+        key: t.key,
+        id: t.id,
+        attempts: t.failedRuns,
+        remoteFailures: t.remoteFailures,
+        lastError: t.lastError,
+      },
     );
   }
   const letters = r.backlog.deadLetters();

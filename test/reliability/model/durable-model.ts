@@ -20,9 +20,11 @@
  *   model knows (the test scripts it), so the model predicts each fate: `ok` →
  *   `taskSucceeded`; a plain Error or a timeout → `taskRetried` while
  *   `attempt < maxAttempts`, else the dead letters; a `NonRetryableError` → the
- *   dead letters at once. The attempt number is exact (failed runs so far + 1,
- *   across restarts: a run a shutdown interrupted does not count), so attempts
- *   never exceed `maxAttempts`; the backoff is within
+ *   dead letters at once. A failure after which the breaker is open is the
+ *   remote's, not the task's: it does not count against `maxAttempts`. The
+ *   attempt number is exact (failed runs so far + 1, across restarts: a run a
+ *   shutdown interrupted does not count), so counted attempts never exceed
+ *   `maxAttempts`; the backoff is within
  *   `[0, min(maxMs, baseMs·2^(n−1)))`, a timeout lands exactly at start +
  *   timeout and aborts the run's signal.
  * - **Dead letters.** Exactly one `onDeadLetter`, immediately followed by
@@ -163,6 +165,8 @@ export interface DurableTaskState {
   state: 'pending' | 'delivered' | 'dead';
   /** Failed runs so far: what the store keeps as `attempts`. */
   failedRuns: number;
+  /** Of those, the ones after which the breaker was open: the store's `remoteFailures`. */
+  remoteFailures: number;
   lastError: string | undefined;
   retryAt: number | undefined;
   /** The attempt that ended in the dead letters. */
@@ -226,6 +230,8 @@ export interface Coverage {
   deliveries: number;
   deadLetters: number;
   retries: number;
+  /** Retries whose failure left the breaker open, so they did not use up the task's attempts. */
+  remoteFailures: number;
   timeouts: number;
   probes: number;
   restarts: number;
@@ -244,6 +250,7 @@ export const emptyCoverage = (): Coverage => ({
   deliveries: 0,
   deadLetters: 0,
   retries: 0,
+  remoteFailures: 0,
   timeouts: 0,
   probes: 0,
   restarts: 0,
@@ -337,6 +344,7 @@ export class DurableModel {
       id: undefined,
       state: 'pending',
       failedRuns: 0,
+      remoteFailures: 0,
       lastError: undefined,
       retryAt: undefined,
       finalAttempt: undefined,
@@ -531,8 +539,8 @@ export class DurableModel {
       t.failedRuns + 1,
     );
     ensure(
-      (call.attempt as number) <= this.params.maxAttempts,
-      `${where}: attempts exceed retry.maxAttempts`,
+      (call.attempt as number) - t.remoteFailures <= this.params.maxAttempts,
+      `${where}: counted attempts exceed retry.maxAttempts`,
       call.attempt,
       this.params.maxAttempts,
     );
@@ -700,10 +708,13 @@ export class DurableModel {
     const t = this.task(e.ref);
     const call = this.runningDurable(e.ref, where);
     const { maxAttempts } = this.params;
+    const remoteFailures = t.remoteFailures + (this.w.breaker === 'open' ? 1 : 0);
     ensure(
-      e.attempt === call.attempt && e.attempt < maxAttempts,
-      `${where}: retried at attempt ${e.attempt} of ${maxAttempts} (run attempt ${call.attempt})`,
+      e.attempt === call.attempt && e.attempt - remoteFailures < maxAttempts,
+      `${where}: retried at attempt ${e.attempt} (${remoteFailures} the remote's) of ${maxAttempts} (run attempt ${call.attempt})`,
     );
+    if (remoteFailures > t.remoteFailures) this.coverage.remoteFailures++;
+    t.remoteFailures = remoteFailures;
     this.failedRun(call, e.error, e.at, where);
     const ceiling = Math.min(
       DURABLE_TIMING.retryMaxMs,
@@ -726,12 +737,14 @@ export class DurableModel {
     const t = this.task(e.ref);
     const call = this.runningDurable(e.ref, where);
     const outcome = this.failedRun(call, e.error, e.at, where);
+    const remoteDown = this.w.breaker === 'open';
     if (outcome !== 'fatal') {
       ensure(
-        call.attempt === this.params.maxAttempts,
-        `${where}: a retryable failure went to the dead letters at attempt ${call.attempt} of ${this.params.maxAttempts}`,
+        !remoteDown && call.attempt - t.remoteFailures === this.params.maxAttempts,
+        `${where}: a retryable failure went to the dead letters at attempt ${call.attempt} (${t.remoteFailures} the remote's) of ${this.params.maxAttempts}, breaker ${this.w.breaker}`,
       );
     }
+    if (remoteDown) t.remoteFailures++;
     ensure(t.deadLetterCalls === 0, `${where}: a second onDeadLetter for d${t.seq}`);
     ensure(
       e.attempts === call.attempt && e.id === t.id && e.reason === e.error.message,
