@@ -740,7 +740,7 @@ export class DurableModel {
     const remoteDown = this.w.breaker === 'open';
     if (outcome !== 'fatal') {
       ensure(
-        !remoteDown && call.attempt - t.remoteFailures === this.params.maxAttempts,
+        !remoteDown && (call.attempt as number) - t.remoteFailures === this.params.maxAttempts,
         `${where}: a retryable failure went to the dead letters at attempt ${call.attempt} (${t.remoteFailures} the remote's) of ${this.params.maxAttempts}, breaker ${this.w.breaker}`,
       );
     }
