@@ -129,6 +129,8 @@ export interface SyncWorkerStats {
   timedOut: number;
   /** Durable tasks accepted and not yet delivered or dead: in memory or in the backlog. */
   backlog: number;
+  /** Of `backlog`, the tasks held in memory waiting to run (about `maxQueue` at most); the rest wait only in the store. */
+  backlogInMemory: number;
   /** Failed runs of durable tasks that were scheduled to run again. */
   retried: number;
   /** Durable tasks moved to the dead letters (also counted in `failed`). */
@@ -507,6 +509,7 @@ export class SyncWorker {
       failed: this.failedCount,
       timedOut: this.timedOutCount,
       backlog: this.durable?.pending ?? 0,
+      backlogInMemory: this.durable?.inMemory ?? 0,
       retried: this.retriedCount,
       deadLettered: this.deadLetteredCount,
       dropped: this.droppedCount,

@@ -213,6 +213,7 @@ describe('SyncWorker events and stats', () => {
       failed: 0,
       timedOut: 0,
       backlog: 0,
+      backlogInMemory: 0,
       retried: 0,
       deadLettered: 0,
       dropped: 1,

@@ -111,6 +111,11 @@ export class DurableQueue {
     return this.pendingCount;
   }
 
+  /** Of `pending`, the records held in memory, waiting to run; the rest wait only in the store. */
+  get inMemory(): number {
+    return this.cached;
+  }
+
   /** Whether some key can deliver now. */
   get hasReady(): boolean {
     return this.ready.size > 0;

@@ -215,6 +215,8 @@ describe('durable tasks beyond memory', () => {
     await worker.flush();
     expect(backlogState(worker.actor)).toEqual({ open: { writes: 'idle', reads: 'replaying' } });
     expect(worker.stats()).toMatchObject({ backlog: 21, queued: 0, dropped: 0 });
+    // maxQueue (2) in memory, plus key j's head read back (a read takes at least one); 18 only in the store.
+    expect(worker.stats().backlogInMemory).toBe(3);
     down = false;
     await advance(clock, 1_000);
     await worker.onIdle();
