@@ -12,6 +12,24 @@ import {
 /** Graphviz sizes text with built-in metrics for a few fonts only; Helvetica is one, and browsers have it or a look-alike. */
 const FONT = 'Helvetica';
 const INK = '#34495e';
+/** Visited states: a green fill for leaves, a green border for both leaves and clusters. */
+const VISITED_FILL = '#c8f7c5';
+const VISITED_CLUSTER_FILL = '#f2fbf1';
+const VISITED_BORDER = '#1e8449';
+// Appended to a visited leaf's attributes; unvisited leaves keep the defaults of `node [...]`.
+const VISITED_LEAF = `, fillcolor="${VISITED_FILL}", color="${VISITED_BORDER}", penwidth=2, class="visited"`;
+const DEFAULT_CLUSTER = `fillcolor="#fbfcfe", color="${INK}"`;
+const VISITED_CLUSTER = `fillcolor="${VISITED_CLUSTER_FILL}", color="${VISITED_BORDER}", penwidth=2.5, class="visited"`;
+
+/** Optional emphasis for {@link toDot}; without it the output is the plain diagram. */
+export interface DotOptions {
+  /**
+   * State ids (`DiagramState.id`) to draw emphasised, e.g. the states a run
+   * visited. Each gets the SVG class `visited` too, so a page can find them.
+   * Ancestors are not added: pass them too if their clusters should stand out.
+   */
+  highlight?: ReadonlySet<string>;
+}
 
 /**
  * Writes a diagram as a Graphviz DOT graph: compound states become clusters,
@@ -22,15 +40,18 @@ const INK = '#34495e';
  * node (its initial-state dot, or an invisible point) and edges to or from
  * the state use it with `lhead`/`ltail`, which clip them at the cluster's border.
  */
-export function toDot(diagram: Diagram): string {
-  return new DotWriter(diagram).write();
+export function toDot(diagram: Diagram, options: DotOptions = {}): string {
+  return new DotWriter(diagram, options.highlight ?? new Set()).write();
 }
 
 class DotWriter {
   private readonly lines: string[] = [];
   private readonly anyStates: Set<DiagramState>;
 
-  constructor(private readonly diagram: Diagram) {
+  constructor(
+    private readonly diagram: Diagram,
+    private readonly highlight: ReadonlySet<string>,
+  ) {
     this.anyStates = statesWithAnyState(diagram);
   }
 
@@ -76,8 +97,9 @@ class DotWriter {
     const pad = '  '.repeat(depth);
     if (state.children.length === 0) {
       const final = state.kind === 'final' ? ', peripheries=2' : '';
+      const emphasis = this.highlight.has(state.id) ? VISITED_LEAF : '';
       this.lines.push(
-        `${pad}${nodeId(state)} [label=${nodeLabel(state.label, state.notes)}${final}];`,
+        `${pad}${nodeId(state)} [label=${nodeLabel(state.label, state.notes)}${final}${emphasis}];`,
       );
       if (state.kind === 'final') {
         // The end dot mirrors Mermaid's `final --> [*]`.
@@ -91,9 +113,10 @@ class DotWriter {
     const isRegion = state.parent?.kind === 'parallel';
     const name = state.kind === 'parallel' ? `${state.label} (parallel)` : state.label;
     const style = isRegion ? 'rounded,dashed,filled' : 'rounded,filled';
+    const colors = this.highlight.has(state.id) ? VISITED_CLUSTER : DEFAULT_CLUSTER;
     this.lines.push(`${pad}subgraph ${clusterId(state)} {`);
     this.lines.push(
-      `${pad}  graph [label=${nodeLabel(name, state.notes)}, style=${quote(style)}, fillcolor="#fbfcfe", color=${quote(INK)}, fontsize=13, labeljust=l];`,
+      `${pad}  graph [label=${nodeLabel(name, state.notes)}, style=${quote(style)}, ${colors}, fontsize=13, labeljust=l];`,
     );
     this.writeContents(state, depth + 1);
     this.lines.push(`${pad}}`);
