@@ -1,0 +1,259 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { leafStateIds } from '../../examples/demo/observe.js';
+import { parseOptions, UsageError } from '../../examples/demo/options.js';
+import { planConversations, sessionName, turnId } from '../../examples/demo/producer.js';
+import { FlushLedger, newRunDir, writeSettings } from '../../examples/demo/runDir.js';
+import { PlainDisplay } from '../../examples/demo/status.js';
+import { BacklogTally, timeInBreakerStates } from '../../examples/demo/summary.js';
+import type { StoredWrite, TimelineSample } from '../../examples/demo/types.js';
+import { type Expectation, verifyDelivery } from '../../examples/demo/verify.js';
+import { memoryBacklog, SyncWorker } from '../../src/index.js';
+
+const tty = { CI: '' };
+
+describe('demo options', () => {
+  it('has defaults for a full run and a condensed one', () => {
+    const full = parseOptions([], tty);
+    expect(full).toMatchObject({ sessions: 20, turns: 50, seed: 7, fast: false, resume: false });
+    expect(full.report).toBe(path.resolve('demo-report.html'));
+    expect(parseOptions(['--fast'], tty)).toMatchObject({ sessions: 10, turns: 16, fast: true });
+  });
+
+  it('prints plain lines under CI', () => {
+    expect(parseOptions([], { CI: 'true' }).plain).toBe(true);
+  });
+
+  it.each([
+    [['--sessions', '0'], /--sessions must be a whole number from 1 to 1000/],
+    [['--turns', '2.5'], /--turns must be a whole number/],
+    [['--seed=-1'], /--seed must be a whole number from 0/],
+    [['--outage-ms', 'soon'], /--outage-ms must be a number from 0/],
+    [
+      ['--kill-at', 'lunch', '--backlog', 'x'],
+      /--kill-at must be one of healthy, spike, outage, recovery/,
+    ],
+    [['--kill-at', 'outage'], /--kill-at needs --backlog/],
+    [['--resume'], /--resume needs the --backlog/],
+    [['--resume', '--kill-at', 'outage', '--backlog', 'x'], /cannot be combined/],
+    [['--colour'], /Unknown option '--colour'/],
+  ])('refuses %j with a UsageError', (argv, message) => {
+    expect(() => parseOptions(argv, tty)).toThrow(UsageError);
+    expect(() => parseOptions(argv, tty)).toThrow(message);
+  });
+});
+
+describe('the producer’s plan', () => {
+  it('plans every turn once, each session in turn order, the same for the same seed', () => {
+    const plan = planConversations(3, 4, 1_000, 42);
+    expect(plan).toHaveLength(12);
+    expect(new Set(plan.map((t) => t.id)).size).toBe(12);
+    for (let s = 0; s < 3; s++) {
+      const session = sessionName(s, 3);
+      const turns = plan.filter((t) => t.payload.session === session).map((t) => t.payload.turn);
+      expect(turns).toEqual([0, 1, 2, 3]);
+    }
+    expect(plan.every((t, i) => i === 0 || (plan[i - 1] as { atMs: number }).atMs <= t.atMs)).toBe(
+      true,
+    );
+    expect(planConversations(3, 4, 1_000, 42)).toEqual(plan);
+    expect(planConversations(3, 4, 1_000, 43)).not.toEqual(plan);
+  });
+
+  it('names sessions so they sort, and messages after their turn', () => {
+    expect(sessionName(3, 20)).toBe('s03');
+    expect(turnId('s03', 7)).toBe('s03-t007');
+    const [turn] = planConversations(1, 1, 100, 1);
+    expect(turn?.payload.messages.map((m) => m.id)).toEqual(['s0-t000-u', 's0-t000-a']);
+  });
+});
+
+function write(session: string, turn: number): StoredWrite {
+  const id = turnId(session, turn);
+  return { session, turn, ids: [`${id}-u`, `${id}-a`], storedAt: 0 };
+}
+
+function expecting(required: string[]): Expectation {
+  return {
+    required: new Set(required),
+    isKnown: (session, turn) => ['a', 'b'].includes(session) && turn < 3,
+    turnId,
+  };
+}
+
+describe('the end check', () => {
+  const all = ['a-t000', 'a-t001', 'b-t000'];
+
+  it('passes when every turn arrived once, each session in order', () => {
+    const verdict = verifyDelivery([write('a', 0), write('b', 0), write('a', 1)], expecting(all));
+    expect(verdict).toMatchObject({ ok: true, turns: 3, messages: 6, lost: 0 });
+    expect(verdict.lines[0]).toMatch(/all 3 required turns .* exactly once/);
+  });
+
+  it('finds a lost turn', () => {
+    const verdict = verifyDelivery([write('a', 0), write('b', 0)], expecting(all));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.lines).toContain('LOST 1 turn(s): a-t001');
+  });
+
+  it('finds a duplicate', () => {
+    const writes = [write('a', 0), write('a', 1), write('b', 0), write('b', 0)];
+    const verdict = verifyDelivery(writes, expecting(all));
+    expect(verdict.duplicated).toBe(2);
+    expect(verdict.lines.join('\n')).toMatch(/DUPLICATED 2 message\(s\): b-t000-u, b-t000-a/);
+  });
+
+  it('finds a session out of order, and a gap', () => {
+    const swapped = verifyDelivery([write('a', 1), write('a', 0), write('b', 0)], expecting(all));
+    expect(swapped.lines.join('\n')).toMatch(
+      /OUT OF ORDER in 1 session\(s\): a: turn 1 arrived when turn 0 was next/,
+    );
+    const gap = verifyDelivery([write('a', 0), write('a', 2), write('b', 0)], expecting([]));
+    expect(gap.reordered).toBe(1);
+  });
+
+  it('finds writes the run never produced', () => {
+    const verdict = verifyDelivery([write('z', 0)], expecting([]));
+    expect(verdict.lines.join('\n')).toMatch(/UNEXPECTED 1 write/);
+  });
+
+  it('after a kill requires only the flushed turns', () => {
+    const verdict = verifyDelivery([write('a', 0)], expecting(['a-t000']));
+    expect(verdict.ok).toBe(true);
+  });
+});
+
+describe('the summary’s tallies', () => {
+  it('counts tasks kept while the breaker was open, and those delivered from the backlog', () => {
+    const tally = new BacklogTally();
+    tally.accepted('t1', false);
+    tally.accepted('t2', false);
+    tally.delivered('t1');
+    tally.breakerOpened(); // t2 now waits for the remote
+    tally.accepted('t3', true);
+    tally.delivered('t2');
+    tally.delivered('t3');
+    tally.delivered('from-an-earlier-life');
+    expect({ backlogged: tally.backlogged, replayed: tally.replayed }).toEqual({
+      backlogged: 3,
+      replayed: 3,
+    });
+  });
+
+  it('sums the time in each breaker state', () => {
+    const spent = timeInBreakerStates(
+      [
+        { t: 100, actor: 'breaker', from: 'closed', to: 'open' },
+        { t: 150, actor: 'worker', from: 'draining', to: 'blocked' },
+        { t: 300, actor: 'breaker', from: 'open', to: 'half_open' },
+        { t: 310, actor: 'breaker', from: 'half_open', to: 'closed' },
+      ],
+      1_000,
+    );
+    expect(Object.fromEntries(spent)).toEqual({ closed: 790, open: 200, half_open: 10 });
+  });
+});
+
+describe('state ids of a snapshot value', () => {
+  it('names the leaves by machine id and path', () => {
+    expect(leafStateIds('breaker', 'open')).toEqual(['breaker.open']);
+    expect(leafStateIds('worker', { draining: 'blocked' })).toEqual(['worker.draining.blocked']);
+    expect(leafStateIds('backlog', { open: { writes: 'idle', reads: 'replaying' } })).toEqual([
+      'backlog.open.writes.idle',
+      'backlog.open.reads.replaying',
+    ]);
+  });
+});
+
+describe('the run directory', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function tempDir(): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'demo-parts-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  it('refuses a directory that holds an earlier run', () => {
+    const run = newRunDir(tempDir());
+    writeSettings(run, { sessions: 1, turns: 1, seed: 1, fast: true, outageMs: 0, startedAt: '' });
+    expect(() => newRunDir(run.dir)).toThrow(/holds an earlier run: finish it with --resume/);
+  });
+
+  it('the ledger records what each flush made durable, and skips a torn last line', async () => {
+    const file = path.join(tempDir(), 'ledger.jsonl');
+    const ledger = new FlushLedger(file);
+    const worker = new SyncWorker({ backlog: memoryBacklog(), handlers: { write: () => {} } });
+    for (const id of ['a', 'b']) {
+      worker.enqueue({ handler: 'write', payload: id, id });
+      ledger.noteEnqueued(id);
+    }
+    await ledger.checkpoint(worker);
+    worker.enqueue({ handler: 'write', payload: 'c', id: 'c' });
+    ledger.noteEnqueued('c');
+    await ledger.checkpoint(worker);
+    await worker.shutdown();
+    expect(readFileSync(file, 'utf8')).toBe('["a","b"]\n["c"]\n');
+    writeFileSync(file, '["a","b"]\n["c","d', { flag: 'w' });
+    expect(FlushLedger.read(file)).toEqual(new Set(['a', 'b']));
+  });
+});
+
+describe('plain status lines', () => {
+  function capture() {
+    const lines: string[] = [];
+    const out = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(...String(chunk).trimEnd().split('\n'));
+        done();
+      },
+    });
+    return { lines, display: new PlainDisplay(out) };
+  }
+
+  const sample = (delivered: number): TimelineSample => ({
+    t: 1_500,
+    phase: 'healthy',
+    actors: { breaker: 'closed', worker: 'draining', tracker: 'warming', backlog: 'live' },
+    queued: 2,
+    backlog: 5,
+    timeoutMs: 2_000,
+    p95Ms: undefined,
+    delivered,
+    produced: 10,
+  });
+
+  it('print rare state changes with a timestamp, but not the worker’s idle ⇄ draining', () => {
+    const { lines, display } = capture();
+    display.change({ t: 1_234, actor: 'breaker', from: 'closed', to: 'open' });
+    display.change({ t: 1_300, actor: 'worker', from: 'idle', to: 'draining' });
+    display.change({ t: 1_400, actor: 'worker', from: 'draining', to: 'blocked' });
+    expect(lines).toEqual([
+      '  1.23s  breaker closed → open',
+      '  1.40s  worker  draining → blocked',
+    ]);
+  });
+
+  it('print progress at each tenth delivered', () => {
+    const { lines, display } = capture();
+    const frame = (delivered: number) => ({
+      sample: sample(delivered),
+      window: undefined,
+      total: 10,
+      persisting: false,
+      duplicates: 0,
+      retried: 0,
+    });
+    for (const delivered of [0, 0, 1, 1, 2]) display.frame(frame(delivered));
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(
+      /status {2}delivered 1\/10 {2}queue 2 {2}backlog 5 {2}timeout 2000 ms {2}p95 – {2}breaker closed/,
+    );
+  });
+});
