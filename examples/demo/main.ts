@@ -162,7 +162,12 @@ class Demo {
     if (plan.resumed) display.note(`resuming: ${this.total} turns kept in the backlog`);
     this.scheduleKill();
     const sampler = setInterval(() => this.sample(worker, watch), plan.settings.fast ? 40 : 100);
-    const checkpoints = setInterval(() => void this.ledger.checkpoint(worker), 100);
+    const checkpoints = setInterval(() => {
+      // A refused commit fails its tasks visibly (taskFailed); the next checkpoint tries again.
+      this.ledger
+        .checkpoint(worker)
+        .catch((error: Error) => display.note(`flush: ${error.message}`));
+    }, 100);
     try {
       await this.produce(worker);
       await this.drained(worker);

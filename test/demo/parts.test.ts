@@ -7,7 +7,7 @@ import { leafStateIds } from '../../examples/demo/observe.js';
 import { parseOptions, UsageError } from '../../examples/demo/options.js';
 import { planConversations, sessionName, turnId } from '../../examples/demo/producer.js';
 import { FlushLedger, newRunDir, writeSettings } from '../../examples/demo/runDir.js';
-import { PlainDisplay } from '../../examples/demo/status.js';
+import { LiveDisplay, PlainDisplay, renderFrame } from '../../examples/demo/status.js';
 import { BacklogTally, timeInBreakerStates } from '../../examples/demo/summary.js';
 import type { StoredWrite, TimelineSample } from '../../examples/demo/types.js';
 import { type Expectation, verifyDelivery } from '../../examples/demo/verify.js';
@@ -255,5 +255,74 @@ describe('plain status lines', () => {
     expect(lines[1]).toMatch(
       /status {2}delivered 1\/10 {2}queue 2 {2}backlog 5 {2}timeout 2000 ms {2}p95 – {2}breaker closed/,
     );
+  });
+});
+
+describe('the live status block', () => {
+  const frame = {
+    sample: {
+      t: 12_340,
+      phase: 'outage' as const,
+      actors: {
+        breaker: 'open' as const,
+        worker: 'blocked' as const,
+        tracker: 'adaptive.tracking',
+        backlog: 'replaying',
+      },
+      queued: 48,
+      backlog: 245,
+      timeoutMs: 412,
+      p95Ms: 206,
+      delivered: 455,
+      produced: 700,
+    },
+    window: {
+      name: 'outage' as const,
+      startMs: 0,
+      endMs: 1,
+      latency: { medianMs: 1, sigma: 0 },
+      errorRate: 0,
+      outage: 'refuse' as const,
+    },
+    total: 1_000,
+    persisting: true,
+    duplicates: 3,
+    retried: 12,
+  };
+
+  it('shows every actor, the queue, the backlog, the timeout, the p95 and progress', () => {
+    const text = renderFrame(frame, ['  1.00s  breaker closed → open'])
+      .join('\n')
+      .replace(/\x1b\[[0-9;]*m/g, '');
+    for (const part of [
+      'remote: outage: connections refused',
+      '12.34s',
+      'breaker open',
+      'worker  blocked',
+      'tracker adaptive.tracking',
+      'backlog replaying',
+      '(writes persisting)',
+      'queue   48',
+      'backlog 245',
+      'timeout 412 ms',
+      'p95     206 ms',
+      '455/1000 turns',
+      'breaker closed → open',
+    ]) {
+      expect(text).toContain(part);
+    }
+  });
+
+  it('redraws in place: each frame first moves up over the lines of the last one', () => {
+    const writes: string[] = [];
+    const out = { write: (chunk: string) => writes.push(chunk) } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    display.frame(frame);
+    const drawn = (writes.at(-1) as string).split('\n').length - 1;
+    display.frame(frame);
+    expect(writes.at(-2)).toBe(`\x1b[${drawn}F\x1b[0J`);
+    display.close();
+    display.note('after the end');
+    expect(writes.slice(-2)).toEqual(['\x1b[?25h\n', 'after the end\n']);
   });
 });
