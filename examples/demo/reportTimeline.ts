@@ -339,19 +339,58 @@ function legendGroup(
 // ---------------------------------------------------------------------------
 // Lane 2: queue depth and backlog
 
-function queueLane(samples: readonly TimelineSample[], axis: TimeAxis, lane: Lane): string {
-  const queued = samplePoints(samples, (sample) => sample.queued);
-  const backlog = samplePoints(samples, (sample) => sample.backlog);
-  const y = countScale([...queued, ...backlog], lane);
+/** One line of a count lane: its series name, legend, tooltip and the value it plots. */
+interface CountLine {
+  series: LineSeries;
+  legend: string;
+  description: string;
+  value: (sample: TimelineSample) => number;
+}
+
+/** A lane of task counts over time, on one shared linear y axis. */
+function countLane(
+  title: string,
+  lines: readonly CountLine[],
+  samples: readonly TimelineSample[],
+  axis: TimeAxis,
+  lane: Lane,
+): string {
+  const points = lines.map((line) => samplePoints(samples, line.value));
+  const y = countScale(points.flat(), lane);
   return [
-    laneHeader('Queue depth and durable backlog (tasks)', lane, [
-      lineLegend('queued', 'queued in memory'),
-      lineLegend('backlog', 'durable backlog'),
-    ]),
+    laneHeader(
+      title,
+      lane,
+      lines.map((line) => lineLegend(line.series, line.legend)),
+    ),
     plotFrame(axis, lane, y.ticks, y.y, String),
-    lineSeries('queued', 'tasks queued in memory', queued, axis, y.y),
-    lineSeries('backlog', 'durable tasks not yet delivered', backlog, axis, y.y),
+    ...lines.map((line, i) =>
+      lineSeries(line.series, line.description, points[i] ?? [], axis, y.y),
+    ),
   ].join('\n');
+}
+
+function queueLane(samples: readonly TimelineSample[], axis: TimeAxis, lane: Lane): string {
+  return countLane(
+    'Queue depth and durable backlog (tasks)',
+    [
+      {
+        series: 'queued',
+        legend: 'queued in memory',
+        description: 'tasks queued in memory',
+        value: (sample) => sample.queued,
+      },
+      {
+        series: 'backlog',
+        legend: 'durable backlog',
+        description: 'durable tasks not yet delivered',
+        value: (sample) => sample.backlog,
+      },
+    ],
+    samples,
+    axis,
+    lane,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -401,18 +440,26 @@ function callDots(calls: readonly CallSample[], axis: TimeAxis, y: (ms: number) 
 // Lane 4: progress
 
 function progressLane(samples: readonly TimelineSample[], axis: TimeAxis, lane: Lane): string {
-  const produced = samplePoints(samples, (sample) => sample.produced);
-  const delivered = samplePoints(samples, (sample) => sample.delivered);
-  const y = countScale([...produced, ...delivered], lane);
-  return [
-    laneHeader('Progress (tasks, cumulative)', lane, [
-      lineLegend('produced', 'produced'),
-      lineLegend('delivered', 'delivered'),
-    ]),
-    plotFrame(axis, lane, y.ticks, y.y, String),
-    lineSeries('produced', 'tasks enqueued so far', produced, axis, y.y),
-    lineSeries('delivered', 'tasks delivered so far', delivered, axis, y.y),
-  ].join('\n');
+  return countLane(
+    'Progress (tasks, cumulative)',
+    [
+      {
+        series: 'produced',
+        legend: 'produced',
+        description: 'tasks enqueued so far',
+        value: (sample) => sample.produced,
+      },
+      {
+        series: 'delivered',
+        legend: 'delivered',
+        description: 'tasks delivered so far',
+        value: (sample) => sample.delivered,
+      },
+    ],
+    samples,
+    axis,
+    lane,
+  );
 }
 
 // ---------------------------------------------------------------------------
