@@ -147,9 +147,21 @@ export function renderTimeline(record: RunRecord): string {
     svgStyle(),
     phaseTint(record, axis, layout),
     bandsLane(record, axis, layout.bands),
-    queueLane(record.samples, axis, layout.queue),
+    countLane(
+      'Queue depth and durable backlog (tasks)',
+      QUEUE_LINES,
+      record.samples,
+      axis,
+      layout.queue,
+    ),
     latencyLane(record, axis, layout.latency),
-    progressLane(record.samples, axis, layout.progress),
+    countLane(
+      'Progress (tasks, cumulative)',
+      PROGRESS_LINES,
+      record.samples,
+      axis,
+      layout.progress,
+    ),
     phaseGuides(record, axis, layout),
     timeTicks(axis, layout),
   ];
@@ -347,6 +359,25 @@ interface CountLine {
   value: (sample: TimelineSample) => number;
 }
 
+type CountField = 'queued' | 'backlog' | 'produced' | 'delivered';
+
+/** A count line plotting one numeric field of the samples. */
+const countLine = (series: CountField, legend: string, description: string): CountLine => ({
+  series,
+  legend,
+  description,
+  value: (sample) => sample[series],
+});
+
+const QUEUE_LINES = [
+  countLine('queued', 'queued in memory', 'tasks queued in memory'),
+  countLine('backlog', 'durable backlog', 'durable tasks not yet delivered'),
+];
+const PROGRESS_LINES = [
+  countLine('produced', 'produced', 'tasks enqueued so far'),
+  countLine('delivered', 'delivered', 'tasks delivered so far'),
+];
+
 /** A lane of task counts over time, on one shared linear y axis. */
 function countLane(
   title: string,
@@ -368,29 +399,6 @@ function countLane(
       lineSeries(line.series, line.description, points[i] ?? [], axis, y.y),
     ),
   ].join('\n');
-}
-
-function queueLane(samples: readonly TimelineSample[], axis: TimeAxis, lane: Lane): string {
-  return countLane(
-    'Queue depth and durable backlog (tasks)',
-    [
-      {
-        series: 'queued',
-        legend: 'queued in memory',
-        description: 'tasks queued in memory',
-        value: (sample) => sample.queued,
-      },
-      {
-        series: 'backlog',
-        legend: 'durable backlog',
-        description: 'durable tasks not yet delivered',
-        value: (sample) => sample.backlog,
-      },
-    ],
-    samples,
-    axis,
-    lane,
-  );
 }
 
 // ---------------------------------------------------------------------------
@@ -438,29 +446,6 @@ function callDots(calls: readonly CallSample[], axis: TimeAxis, y: (ms: number) 
 
 // ---------------------------------------------------------------------------
 // Lane 4: progress
-
-function progressLane(samples: readonly TimelineSample[], axis: TimeAxis, lane: Lane): string {
-  return countLane(
-    'Progress (tasks, cumulative)',
-    [
-      {
-        series: 'produced',
-        legend: 'produced',
-        description: 'tasks enqueued so far',
-        value: (sample) => sample.produced,
-      },
-      {
-        series: 'delivered',
-        legend: 'delivered',
-        description: 'tasks delivered so far',
-        value: (sample) => sample.delivered,
-      },
-    ],
-    samples,
-    axis,
-    lane,
-  );
-}
 
 // ---------------------------------------------------------------------------
 // Series
