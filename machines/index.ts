@@ -1,4 +1,3 @@
-export { type BacklogEvent, backlogMachine } from './backlog.machine.js';
 export {
   type BreakerContext,
   type BreakerEvent,
@@ -6,7 +5,8 @@ export {
   type BreakerState,
   breakerMachine,
 } from './breaker.machine.js';
-export { type LatencyEvent, latencyMachine } from './latency.machine.js';
+export { type BacklogEvent, backlogMachine } from './projections/backlog.machine.js';
+export { type LatencyEvent, latencyMachine } from './projections/latency.machine.js';
 export { type Provision, type SystemInput, systemMachine } from './system.machine.js';
 export {
   type WorkerContext,

@@ -1,7 +1,7 @@
 import { setup } from 'xstate';
-import { backlogMachine } from './backlog.machine.js';
 import { type BreakerInput, breakerMachine } from './breaker.machine.js';
-import { latencyMachine } from './latency.machine.js';
+import { backlogMachine } from './projections/backlog.machine.js';
+import { latencyMachine } from './projections/latency.machine.js';
 import { workerMachine } from './worker.machine.js';
 
 /**

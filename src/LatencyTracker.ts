@@ -1,5 +1,5 @@
 import { type ActorRefFrom, createActor } from 'xstate';
-import { latencyMachine } from '../machines/latency.machine.js';
+import { latencyMachine } from '../machines/projections/latency.machine.js';
 import { sendIfActive } from './actorSend.js';
 import type { Inspect } from './inspect.js';
 import {

@@ -1,7 +1,7 @@
 import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
-import type { backlogMachine } from '../machines/backlog.machine.js';
 import type { breakerMachine } from '../machines/breaker.machine.js';
-import type { latencyMachine } from '../machines/latency.machine.js';
+import type { backlogMachine } from '../machines/projections/backlog.machine.js';
+import type { latencyMachine } from '../machines/projections/latency.machine.js';
 import { type Provision, type SystemInput, systemMachine } from '../machines/system.machine.js';
 import type { workerMachine } from '../machines/worker.machine.js';
 import type { JsonValue } from './backlog/json.js';

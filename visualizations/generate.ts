@@ -6,7 +6,8 @@
  *                                           differs from what the machines give, or is left
  *                                           over from a machine that no longer exists
  *
- * `<name>` is the stem of `machines/<name>.machine.ts`. Every such file is
+ * `<name>` is the stem of `machines/<name>.machine.ts` or
+ * `machines/projections/<name>.machine.ts`. Every such file is
  * drawn: new machines need no change here.
  */
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -32,12 +33,25 @@ export interface GeneratedFile {
   content: string;
 }
 
-/** The machine files, by name, sorted so output order never depends on the file system. */
+/**
+ * Folders of `machines/` that hold machine files: the machines that decide, and
+ * `projections/`, the machines that record a regime the runtime tells them.
+ */
+const MACHINE_FOLDERS = ['', 'projections'];
+
+/**
+ * The machine files, as paths under `machines/`, sorted so output order never
+ * depends on the file system.
+ */
 export async function findMachineFiles(): Promise<string[]> {
-  const entries = await readdir(MACHINES_DIR);
-  return entries
-    .filter((entry) => entry.endsWith(MACHINE_SUFFIX))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const files: string[] = [];
+  for (const folder of MACHINE_FOLDERS) {
+    const entries = await readdir(path.join(MACHINES_DIR, folder));
+    for (const entry of entries) {
+      if (entry.endsWith(MACHINE_SUFFIX)) files.push(folder ? `${folder}/${entry}` : entry);
+    }
+  }
+  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -94,7 +108,7 @@ export async function generateAll(): Promise<GeneratedFile[]> {
   const renderSvg = await createSvgRenderer();
   const files: GeneratedFile[] = [];
   for (const file of await findMachineFiles()) {
-    const name = file.slice(0, -MACHINE_SUFFIX.length);
+    const name = path.basename(file, MACHINE_SUFFIX);
     const comment = `Generated from machines/${file} ${STAMP}`;
     const diagram = buildDiagram(await loadMachine(file));
     files.push({ path: `visualizations/${name}.mmd`, content: toMermaid(diagram, comment) });

@@ -1,5 +1,5 @@
 import type { ActorRefFrom } from 'xstate';
-import type { backlogMachine } from '../../machines/backlog.machine.js';
+import type { backlogMachine } from '../../machines/projections/backlog.machine.js';
 import type { BacklogRecord, BacklogStore, DeadLetter } from '../backlog/types.js';
 import type { Clock } from '../clock.js';
 import { BacklogFullError } from '../errors/BacklogFullError.js';

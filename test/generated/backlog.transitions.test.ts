@@ -1,4 +1,4 @@
-import { backlogMachine } from '../../machines/backlog.machine.js';
+import { backlogMachine } from '../../machines/projections/backlog.machine.js';
 import { describeGeneratedPaths, edgeCoveringPaths } from '../support/transition-coverage.js';
 
 // No context and no delays; a batch's size steers no transition, so one sample covers it.

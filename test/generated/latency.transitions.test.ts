@@ -1,4 +1,4 @@
-import { latencyMachine } from '../../machines/latency.machine.js';
+import { latencyMachine } from '../../machines/projections/latency.machine.js';
 import { describeGeneratedPaths, edgeCoveringPaths } from '../support/transition-coverage.js';
 
 // No context, no payloads, no delays: the defaults describe the whole graph.

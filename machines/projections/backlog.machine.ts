@@ -16,6 +16,9 @@ export type BacklogEvent =
   | { type: 'CLOSE' };
 
 /**
+ * A projection: it records what `DurableQueue` tells it (a group commit in
+ * flight, tasks kept only in the store) and decides nothing.
+ *
  * The durable backlog's control flow. Two regions run side by side while the
  * store is open: `writes` is `persisting` while a group commit is in flight
  * (at most one at a time; tasks accepted meanwhile wait for the next), and

@@ -8,6 +8,9 @@ export type LatencyEvent =
   | { type: 'RESET' };
 
 /**
+ * A projection: it records the regime `LatencyTracker` tells it and decides
+ * nothing (the tracker computes the p95 and the timeout in plain code).
+ *
  * Latency tracker: `warming` (the default timeout applies) until enough samples
  * arrive, then `adaptive`, where the timeout follows the rolling p95. Inside
  * `adaptive`, `saturated` means the timeout is pinned at its ceiling: the remote
