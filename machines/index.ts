@@ -10,7 +10,6 @@ export { type LatencyEvent, latencyMachine } from './projections/latency.machine
 export { type Provision, type SystemInput, systemMachine } from './system.machine.js';
 export {
   type WorkerContext,
-  type WorkerEmitted,
   type WorkerEvent,
   workerMachine,
 } from './worker.machine.js';

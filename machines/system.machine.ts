@@ -26,8 +26,10 @@ export type SystemInput = { tracker: Provision; backlog?: 'owned' | 'none' } & (
  * with `systemId`s `worker`, `breaker` and `tracker`, and the durable
  * backlog's control flow (`backlog`) when the worker keeps durable tasks. One clock and one
  * inspector passed to the root therefore cover every actor of the worker.
- * When the lifecycle reaches its final `shutdown` state, the root stops, and
- * with it every child it owns (and their timers).
+ * When the lifecycle reaches its final `shutdown` state, its region ends; the
+ * breaker, tracker and backlog stay up until the worker has released the
+ * store, and then the runtime stops the root, and with it every child it
+ * owns (and their timers).
  */
 export const systemMachine = setup({
   types: {
@@ -56,11 +58,13 @@ export const systemMachine = setup({
       type: 'parallel',
       states: {
         lifecycle: {
-          invoke: {
-            src: 'worker',
-            id: 'worker',
-            systemId: 'worker',
-            onDone: '#syncWorker.stopped',
+          initial: 'active',
+          states: {
+            active: {
+              invoke: { src: 'worker', id: 'worker', systemId: 'worker', onDone: 'ended' },
+            },
+            // The collaborators stay up while the runtime releases the backlog; it then stops the root.
+            ended: { type: 'final' },
           },
         },
         breaker: {
@@ -116,6 +120,5 @@ export const systemMachine = setup({
         },
       },
     },
-    stopped: { type: 'final' },
   },
 });

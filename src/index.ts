@@ -18,7 +18,6 @@ export {
   type SystemInput,
   systemMachine,
   type WorkerContext,
-  type WorkerEmitted,
   type WorkerEvent,
   workerMachine,
 } from '../machines/index.js';
@@ -65,6 +64,7 @@ export {
 export type { Logger } from './logger.js';
 export {
   DEFAULT_TASK_TIMEOUT_MS,
+  type DrainState,
   SyncWorker,
   type SyncWorkerActor,
   type SyncWorkerEvents,

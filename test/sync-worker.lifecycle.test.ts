@@ -221,6 +221,9 @@ describe('SyncWorker events and stats', () => {
       breakerState: 'closed',
       timeoutMs: 30_000,
       state: 'draining',
+      drain: 'running',
+      persisting: false,
+      replaying: false,
     });
     hang.resolve(undefined);
     await worker.onIdle();
@@ -243,7 +246,7 @@ describe('SyncWorker actors', () => {
     expect(system.get('breaker')).toBe(worker.breaker?.actor);
     expect(system.get('tracker')).toBe(worker.latencyTracker?.actor);
     expect(worker.actor.getSnapshot().value).toEqual({
-      running: { lifecycle: {}, breaker: 'owned', tracker: 'owned', backlog: 'none' },
+      running: { lifecycle: 'active', breaker: 'owned', tracker: 'owned', backlog: 'none' },
     });
   });
 
@@ -287,7 +290,9 @@ describe('SyncWorker actors', () => {
     await worker.onIdle();
     worker.enqueue({ run: () => Promise.reject(new Error('x')) });
     await worker.onIdle();
-    expect(heard.get('worker')).toEqual(expect.arrayContaining(['WORK_QUEUED', 'QUEUE_DRAINED']));
+    expect(heard.get('worker')).toEqual(
+      expect.arrayContaining(['WORK_QUEUED', 'NOTHING_RUNNABLE']),
+    );
     expect(heard.get('tracker')).toEqual(expect.arrayContaining(['WARMED_UP']));
     expect(heard.get('breaker')).toEqual(expect.arrayContaining(['FAILURE']));
   });
@@ -316,7 +321,7 @@ describe('SyncWorker actors', () => {
     const { worker, clock } = simulatedWorker({
       inspect: (e) => {
         if (e.type === '@xstate.event' && e.event.type.startsWith('WORK_')) events++;
-        if (e.type === '@xstate.event' && e.event.type === 'QUEUE_DRAINED') events++;
+        if (e.type === '@xstate.event' && e.event.type === 'NOTHING_RUNNABLE') events++;
       },
       idleAfterMs: 5,
     });
@@ -376,6 +381,9 @@ describe('SyncWorker actors', () => {
     worker.enqueue(waiting.task);
     await running.started;
     breaker.recordFailure();
+    // Waiting tasks fail fast one microtask after the breaker opens, so the task whose
+    // failure opened it (in any worker sharing the breaker) hears its own fate first.
+    await settled();
     expect(failureOf(waiting.fates)?.name).toBe('BreakerOpenError');
     running.resolve('fine');
     await worker.onIdle();

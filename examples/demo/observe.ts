@@ -7,7 +7,7 @@ import type { AnyActorRef, StateValue } from 'xstate';
 import type { SyncWorker } from '../../src/index.js';
 import type { ActorStates, StateChange } from './types.js';
 
-/** The actors, by `systemId`, with the machine file each one runs (`machines/<stem>.machine.ts`). */
+/** The actors, by `systemId`, with the stem of the machine file each one runs (see `REPORT_MACHINES`). */
 const WATCHED = [
   { actor: 'breaker', systemId: 'breaker', stem: 'breaker' },
   { actor: 'worker', systemId: 'worker', stem: 'worker' },
@@ -41,12 +41,18 @@ function backlogLabel(value: StateValue): string {
   return dotted(value);
 }
 
-/** The lifecycle as `SyncWorker.state` names it: `draining.running` is `draining`, `draining.blocked` is `blocked`. */
+/**
+ * The lifecycle as `SyncWorker.state` names it: `stopping` while admission is
+ * closed, else the drain region's state, with `running` as `draining`.
+ */
 function workerLabel(value: StateValue): string {
   if (typeof value === 'string') return value;
-  const draining = value.draining;
-  if (typeof draining !== 'string') return dotted(value);
-  return draining === 'running' ? 'draining' : draining;
+  const active = value.active;
+  if (typeof active !== 'object') return dotted(value);
+  if (active.admission === 'closed') return 'stopping';
+  const drain = active.drain;
+  if (typeof drain !== 'string') return dotted(value);
+  return drain === 'running' ? 'draining' : drain;
 }
 
 /** Whether the backlog is writing a group commit right now. */

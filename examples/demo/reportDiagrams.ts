@@ -6,8 +6,16 @@ import { toDot } from '../../visualizations/dot.js';
 import { createSvgRenderer, loadMachine } from '../../visualizations/generate.js';
 import { buildDiagram, type Diagram, type DiagramState } from '../../visualizations/model.js';
 
-/** The machines the report draws, by file stem (`machines/<stem>.machine.ts`). */
+/** The machines the report draws, by file stem. */
 export const REPORT_MACHINES = ['worker', 'breaker', 'latency', 'backlog'] as const;
+
+/** Each stem's machine file under `machines/`: the projections, which only record, have a folder. */
+const MACHINE_FILES: Record<(typeof REPORT_MACHINES)[number], string> = {
+  worker: 'worker.machine.ts',
+  breaker: 'breaker.machine.ts',
+  latency: 'projections/latency.machine.ts',
+  backlog: 'projections/backlog.machine.ts',
+};
 
 /** One machine's diagram, ready for the page. */
 export interface MachineDiagram {
@@ -36,7 +44,7 @@ export async function renderMachineDiagrams(
   const render = await renderer;
   const diagrams: MachineDiagram[] = [];
   for (const stem of REPORT_MACHINES) {
-    const diagram = buildDiagram(await loadMachine(`${stem}.machine.ts`));
+    const diagram = buildDiagram(await loadMachine(MACHINE_FILES[stem]));
     const ids = visited[stem] ?? [];
     const highlight = withAncestors(diagram, ids);
     const svg = inlineSvg(render(toDot(diagram, { highlight })), stem);

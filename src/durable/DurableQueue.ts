@@ -126,6 +126,16 @@ export class DurableQueue {
     return this.backoff.length > 0;
   }
 
+  /** Whether a group commit is in flight (the backlog machine's `persisting`). */
+  get isPersisting(): boolean {
+    return this.writing;
+  }
+
+  /** Whether some pending tasks are kept only in the store (the backlog machine's `replaying`). */
+  get isReplaying(): boolean {
+    return this.storedLanes > 0;
+  }
+
   /** Whether accepted tasks are still being written (they become runnable when committed). */
   get isWriting(): boolean {
     return this.writing || this.batch.length > 0;
@@ -179,6 +189,11 @@ export class DurableQueue {
     return false;
   }
 
+  /** The task {@link prepare} put in front, left in place. */
+  peek(): BacklogRecord | undefined {
+    return this.ready.peek()?.head;
+  }
+
   /** Takes the task {@link prepare} put in front, and marks its key as running. */
   take(): BacklogRecord {
     const lane = this.ready.shift() as Lane;
@@ -210,10 +225,15 @@ export class DurableQueue {
       this.waitForRetry(this.lane(record.key), now + delayMs, now);
       return { retry: true, delayMs };
     }
+    return { retry: false, letter: this.bury(record, error) };
+  }
+
+  /** Moves the running task to the dead letters, whatever the retry policy says. */
+  bury(record: BacklogRecord, error: Error): DeadLetter {
     const letter: DeadLetter = { ...record, deadAt: Date.now(), reason: error.message };
     this.store.bury(letter);
     this.finishHead(record);
-    return { retry: false, letter };
+    return letter;
   }
 
   /** The running task was stopped without an outcome (shutdown): it stays first in its key. */

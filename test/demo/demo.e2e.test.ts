@@ -105,10 +105,12 @@ describe('npm start -- --fast', () => {
         'breaker open → half_open',
         'breaker half_open → closed',
         'backlog replaying → live',
-        'worker  stopping → shutdown',
+        'backlog live → closed',
       ]) {
         expect(stdout).toContain(step);
       }
+      // Drained before shutdown(): nothing to wait for, so no `stopping` on the way.
+      expect(stdout).toMatch(/worker {2}(idle|draining) → shutdown/);
       expect(stdout).toMatch(/✔ all 160 required turns \(320 messages in 160 turns stored\)/);
       expect(stdout).toMatch(/dead letters\s+0/);
       expect(existsSync(report)).toBe(true);

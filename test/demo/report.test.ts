@@ -108,8 +108,8 @@ describe('renderReport', () => {
     for (const id of [
       'breaker.half_open.probing',
       'cluster_breaker.half_open',
-      'worker.draining.blocked',
-      'cluster_worker.draining',
+      'worker.active.drain.blocked',
+      'cluster_worker.active.drain',
       'backlog.open.reads.replaying',
       'cluster_backlog.open.reads',
       'cluster_backlog.open',
@@ -161,9 +161,11 @@ describe('renderMachineDiagrams', () => {
   });
 
   it('lists recorded ids the machine does not have instead of failing', async () => {
-    const diagrams = await renderMachineDiagrams({ worker: ['worker.idle', 'worker.gone'] });
+    const diagrams = await renderMachineDiagrams({
+      worker: ['worker.active.drain.idle', 'worker.gone'],
+    });
     const worker = diagrams.find((diagram) => diagram.stem === 'worker');
-    expect(worker?.visited).toEqual(['worker.idle']);
+    expect(worker?.visited).toEqual(['worker.active.drain.idle']);
     expect(worker?.unknown).toEqual(['worker.gone']);
   });
 });

@@ -18,7 +18,7 @@ const inputs: Record<string, SystemInput> = {
 // The root ends when its lifecycle child does: drive the child to its final state.
 const drivers = {
   'xstate.done.actor.worker': (actor: Actor<typeof systemMachine>) =>
-    actor.system.get('worker')?.send({ type: 'SHUTDOWN', timeoutMs: 0 }),
+    actor.system.get('worker')?.send({ type: 'SHUTDOWN', timeoutMs: 0, nothingToDrain: true }),
 };
 
 describeGeneratedPaths(

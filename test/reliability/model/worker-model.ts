@@ -5,7 +5,8 @@
  * against a real worker and compares them after every command.
  *
  * The model states the documented behaviour, not the implementation:
- * - one task runs at a time, in enqueue order; a full queue drops its oldest waiting task;
+ * - one task runs at a time, in enqueue order; a full queue drops its oldest waiting task
+ *   (a worker with nothing running takes a burst's first task to run, so it never waits);
  * - the breaker opens after `failureThreshold` consecutive failures, turns half-open
  *   after `probeIntervalMs`, and in half-open hands out one permit; an unreported
  *   permit counts as a failed probe after its timeout (the task timeout for the
@@ -182,15 +183,19 @@ export class WorkerModel {
     if (this.shutdownCalled) return this.refuse(id, 'WorkerShutdownError');
     if (this.breaker === 'open') return this.refuse(id, 'BreakerOpenError');
     this.started = true;
-    const victim = this.queue.length >= this.maxQueue ? this.queue.shift() : undefined;
+    // A worker with nothing running takes the first task of a burst to run: it never waits.
+    const room = this.running === undefined && !this.blocked ? 1 : 0;
+    const victim = this.queue.length >= this.maxQueue + room ? this.queue.shift() : undefined;
     this.queue.push(id);
     this.draining = true;
     this.lingering = false;
-    if (victim !== undefined) {
-      this.dropped++;
-      this.setFate(victim, { kind: 'library', name: 'QueueOverflowError' });
-    }
+    if (victim !== undefined) this.drop(victim);
     return true;
+  }
+
+  private drop(id: number): void {
+    this.dropped++;
+    this.setFate(id, { kind: 'library', name: 'QueueOverflowError' });
   }
 
   /** The running task's promise resolves (`ok`) or rejects with `thrown`. */
@@ -419,6 +424,8 @@ export class WorkerModel {
       if (this.breaker === 'half_open') {
         if (this.probing) {
           this.blocked = true;
+          // The burst's first task cannot run after all: the bound applies to it too.
+          while (this.queue.length > this.maxQueue) this.drop(this.queue.shift() as number);
           return;
         }
         this.allow('worker', timeoutMs);

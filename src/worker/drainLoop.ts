@@ -1,0 +1,157 @@
+import type { BreakerStateChange } from '../CircuitBreaker.js';
+import { BreakerOpenError } from '../errors/BreakerOpenError.js';
+import { createCheapError } from '../errors/SyncWorkerError.js';
+import type { Admission, BreakerGate } from './breakerGate.js';
+import type { ClosureSource } from './closureSource.js';
+import type { DurableSource } from './durableSource.js';
+import type { LifecycleBridge } from './lifecycle.js';
+import type { Runner, RunnerHost } from './runner.js';
+
+const BREAKER_OPEN = 'circuit breaker open';
+const breakerOpen = () => createCheapError(BreakerOpenError, BREAKER_OPEN);
+
+/**
+ * The drain loop: while the lifecycle's drain is `running` and the runner has
+ * room, it picks the next task (the breaker's probe replays the oldest kept
+ * durable task; otherwise closure and durable tasks take turns), asks the
+ * breaker, and starts it. What it cannot get past (nothing to start, a
+ * refused permit) it tells the lifecycle, which decides what follows.
+ */
+export class DrainLoop implements RunnerHost {
+  // Plain flags of the loop itself, not lifecycle state: the loop alone writes them.
+  /** A pump is on the stack (outcomes of synchronous tasks must not re-enter it). */
+  private pumping = false;
+  /** A pump is queued as a microtask. */
+  private pumpScheduled = false;
+  /** Durable tasks go next when both kinds wait. */
+  private durableTurn = false;
+  /** `onIdle()` callers, resolved when nothing waits or runs. */
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly closures: ClosureSource,
+    private readonly durable: DurableSource | undefined,
+    private readonly runner: Runner,
+    private readonly gate: BreakerGate,
+    private readonly lifecycle: LifecycleBridge,
+    private readonly timeoutMs: () => number,
+  ) {}
+
+  /** Whether nothing waits or runs (what `onIdle()` waits for). */
+  get isIdle(): boolean {
+    const drain = this.lifecycle.drain;
+    return drain === 'idle' || drain === 'done' || this.lifecycle.isLingering;
+  }
+
+  /** Resolves when nothing waits or runs. */
+  onIdle(): Promise<void> {
+    if (this.isIdle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Work arrived (enqueued, committed, read back, or due for a retry). */
+  workArrived(): void {
+    if (this.lifecycle.workArrived() && this.runner.running === 0) this.schedule();
+  }
+
+  /** Looks for the next task in a microtask (never inside `enqueue`). */
+  schedule(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(this.pump);
+  }
+
+  /** A commit ended: a drain that waited for it looks again. */
+  lookAgain(): void {
+    if (this.lifecycle.drain === 'running' && this.runner.running === 0) this.schedule();
+  }
+
+  runEnded(): void {
+    if (!this.pumping) this.pump();
+  }
+
+  /** The breaker changed. An open breaker fails the closure tasks waiting, after the outcome that opened it is told. */
+  breakerChanged(change: BreakerStateChange): void {
+    // A microtask, so the task whose failure opened the breaker (here or in another
+    // worker sharing it) hears its own fate before the waiting tasks fail fast.
+    if (change.to === 'open') queueMicrotask(this.failFastIfOpen);
+    this.lifecycle.breakerChanged();
+  }
+
+  /** Resolves every `onIdle()` caller (the worker is idle, or done). */
+  resolveIdle(): void {
+    const waiters = this.idleWaiters;
+    if (waiters.length === 0) return;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private readonly failFastIfOpen = (): void => {
+    if (!this.gate.isOpen || this.closures.waiting === 0) return;
+    this.closures.failWaiting(breakerOpen);
+    if (this.runner.running === 0 && this.lifecycle.drain === 'running') this.schedule();
+  };
+
+  /** Starts tasks until the runner is full, nothing can start, or the lifecycle leaves `running`. */
+  private readonly pump = (): void => {
+    this.pumpScheduled = false;
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.runner.free > 0 && this.lifecycle.drain === 'running') {
+        if (!this.startNext()) return;
+      }
+    } finally {
+      this.pumping = false;
+      this.runner.forgetNow();
+    }
+  };
+
+  /** Starts one task; returns false when the loop must stop and wait. */
+  private startNext(): boolean {
+    const probing = this.gate.probing;
+    const durableReady = this.durable?.prepare(probing) === true;
+    const closureReady = this.closures.waiting > 0;
+    if (!durableReady && !closureReady) {
+      this.nothingToStart();
+      return false;
+    }
+    const timeoutMs = this.timeoutMs();
+    const admission = this.gate.admit(timeoutMs);
+    if (admission !== 'admitted') return this.refused(admission);
+    // The probe replays the oldest kept task; otherwise the two kinds take turns.
+    if (durableReady && (probing || this.durableTurn || !closureReady)) {
+      this.durableTurn = false;
+      const durable = this.durable as DurableSource;
+      this.runner.start(durable, durable.take(), timeoutMs);
+    } else {
+      this.durableTurn = durableReady;
+      this.runner.start(this.closures, this.closures.take(), timeoutMs);
+    }
+    return true;
+  }
+
+  /** The breaker refused the next task. Returns whether the loop may go on. */
+  private refused(admission: Exclude<Admission, 'admitted'>): boolean {
+    if (admission === 'open') {
+      this.closures.failWaiting(breakerOpen);
+      // Durable tasks are kept, not failed: wait for the breaker's probe.
+      if (this.durable?.queue.hasReady !== true) return true;
+    } else {
+      // Half-open with the probe out: the task an idle worker took to run must wait after all.
+      this.closures.enforceBound();
+    }
+    this.lifecycle.permitDenied(this.closures.waiting > 0);
+    return false;
+  }
+
+  /** Nothing can start now: wait for the running task or a commit, or tell the lifecycle. */
+  private nothingToStart(): void {
+    if (this.runner.running > 0) return;
+    // A commit in flight makes its tasks runnable when it lands: wait for it like a run.
+    if (this.durable?.queue.isWriting === true) return;
+    const retryPending = this.durable?.queue.hasBackoff === true;
+    if (!retryPending) this.resolveIdle();
+    this.lifecycle.nothingRunnable(retryPending);
+  }
+}

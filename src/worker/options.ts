@@ -1,0 +1,154 @@
+import type { Provision, SystemInput } from '../../machines/system.machine.js';
+import type { BacklogStore } from '../backlog/types.js';
+import { breakerSettings, CircuitBreaker } from '../CircuitBreaker.js';
+import { type Clock, systemClock } from '../clock.js';
+import { type RetryPolicy, retryPolicy } from '../durable/retry.js';
+import { guardedInspect, type Inspect } from '../inspect.js';
+import { LatencyTracker, type LatencyTrackerOptions, latencySettings } from '../LatencyTracker.js';
+import { type Logger, quietLogger } from '../logger.js';
+import type { DurableHandler, DurableTask } from '../task.js';
+import {
+  clockOption,
+  delayMs,
+  inspectOption,
+  loggerOption,
+  optionalFunction,
+  optionsObject,
+  positiveInteger,
+} from '../validate.js';
+import type { SyncWorkerOptions } from './types.js';
+
+const OWNER = 'SyncWorker';
+const countEverything = () => true;
+
+/** A worker's options, validated, with every default filled in. */
+export interface WorkerSettings {
+  maxQueue: number;
+  name: string;
+  clock: Clock;
+  logger: Logger;
+  countsAsFailure: (error: Error) => boolean;
+  trace: boolean;
+  idleAfterMs: number;
+  /** The inspector, guarded: one that throws is logged and detached. */
+  inspect: ((event: import('xstate').InspectionEvent) => void) | undefined;
+  /** The system machine's input: who provides the breaker, tracker and backlog. */
+  system: SystemInput;
+  /** The breaker the user built, when `system.breaker` is `external`. */
+  breaker: CircuitBreaker | undefined;
+  /** The tracker the user built (`external`), or the options of the worker's own (`owned`). */
+  tracker: LatencyTracker | LatencyTrackerOptions | undefined;
+  /** Durable tasks' settings, when the worker keeps them. */
+  durable:
+    | {
+        store: BacklogStore;
+        handlers: Readonly<Record<string, DurableHandler>>;
+        retry: RetryPolicy;
+      }
+    | undefined;
+  onDeadLetter: ((task: DurableTask, error: Error) => void) | undefined;
+}
+
+/**
+ * Validates every option of a worker, before any actor starts or the store
+ * opens, so a refused option never leaves anything running or locked.
+ *
+ * @throws TypeError or RangeError naming the option.
+ */
+export function workerSettings(options: unknown): WorkerSettings {
+  const o = optionsObject<SyncWorkerOptions>(OWNER, options);
+  const logger = loggerOption(OWNER, o.logger) ?? quietLogger;
+  if (o.trace !== undefined && typeof o.trace !== 'boolean') {
+    throw new TypeError(`${OWNER}: trace must be a boolean`);
+  }
+  const breaker = provisionOf(o.breaker, CircuitBreaker);
+  const tracker = provisionOf(o.latencyTracker, LatencyTracker);
+  const handlers = handlersOption(o.handlers, o.backlog);
+  const retry = retryPolicy(OWNER, o.retry);
+  return {
+    maxQueue: positiveInteger(OWNER, 'maxQueue', o.maxQueue, 64, true),
+    name: nameOption(o.name),
+    clock: clockOption(OWNER, o.clock) ?? systemClock,
+    logger,
+    countsAsFailure:
+      optionalFunction<(error: Error) => boolean>(OWNER, 'countsAsFailure', o.countsAsFailure) ??
+      countEverything,
+    trace: o.trace === true,
+    idleAfterMs: delayMs(OWNER, 'idleAfterMs', o.idleAfterMs, 1),
+    inspect: guardedInspect(inspectOption<Inspect>(OWNER, o.inspect), (error) =>
+      logger.error?.(`${OWNER}: the inspector threw; it is detached`, error),
+    ),
+    system: systemInput(breaker, o.breaker, tracker, o.backlog !== undefined),
+    breaker: breaker === 'external' ? (o.breaker as CircuitBreaker) : undefined,
+    tracker:
+      tracker === 'external'
+        ? (o.latencyTracker as LatencyTracker)
+        : tracker === 'owned'
+          ? latencySettings(`${OWNER}: latencyTracker`, o.latencyTracker)
+          : undefined,
+    durable:
+      handlers === undefined ? undefined : { store: o.backlog as BacklogStore, handlers, retry },
+    onDeadLetter: optionalFunction(OWNER, 'onDeadLetter', o.onDeadLetter),
+  };
+}
+
+function provisionOf(
+  value: unknown,
+  External: abstract new (...args: never[]) => object,
+): Provision {
+  if (value === false) return 'none';
+  return value instanceof External ? 'external' : 'owned';
+}
+
+function systemInput(
+  breaker: Provision,
+  breakerOptions: unknown,
+  tracker: Provision,
+  durable: boolean,
+): SystemInput {
+  const backlog = durable ? 'owned' : 'none';
+  if (breaker !== 'owned') return { breaker, tracker, backlog };
+  return {
+    breaker,
+    breakerInput: breakerSettings(`${OWNER}: breaker`, breakerOptions),
+    tracker,
+    backlog,
+  };
+}
+
+function nameOption(name: unknown): string {
+  if (name === undefined) return 'sync-worker';
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new TypeError(`${OWNER}: name must be a non-empty string`);
+  }
+  return name;
+}
+
+function handlersOption(
+  handlers: unknown,
+  backlog: unknown,
+): Readonly<Record<string, DurableHandler>> | undefined {
+  if (handlers === undefined && backlog === undefined) return undefined;
+  if (handlers === null || typeof handlers !== 'object' || Array.isArray(handlers)) {
+    throw new TypeError(
+      `${OWNER}: handlers must be an object of functions by name, as durable tasks need them with a backlog`,
+    );
+  }
+  for (const [name, handler] of Object.entries(handlers)) {
+    if (typeof handler !== 'function') {
+      throw new TypeError(`${OWNER}: handlers.${name} must be a function`);
+    }
+  }
+  const store = backlog as Partial<BacklogStore> | null | undefined;
+  if (
+    store === null ||
+    typeof store !== 'object' ||
+    typeof store.open !== 'function' ||
+    typeof store.append !== 'function'
+  ) {
+    throw new TypeError(
+      `${OWNER}: handlers need a backlog: lmdbBacklog({ path }) from 'xstate-sync-worker/lmdb', or memoryBacklog()`,
+    );
+  }
+  return { ...(handlers as Record<string, DurableHandler>) };
+}
