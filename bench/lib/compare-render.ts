@@ -34,7 +34,7 @@ function range(s: Side | undefined): string {
 function cells(c: Comparison): string[] {
   return [
     `${c.caseId} › ${c.groupId}`,
-    c.row,
+    c.role === 'subject' ? c.row : `${c.row} (${c.role})`,
     `${c.unit} ${higherIsBetter(c.quantity) ? '↑' : '↓'}`,
     c.before === undefined ? '' : num(c.before.median),
     range(c.before),

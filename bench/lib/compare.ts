@@ -3,7 +3,7 @@
  * `npm run bench -- --json`, side by side for a before and an after checkout,
  * and decides per row whether the after side regressed.
  */
-import type { Quantity, RunResult } from './types.js';
+import type { Quantity, Role, RunResult } from './types.js';
 
 /** A change smaller than this fraction of the before value is never a regression. */
 export const THRESHOLD = 0.1;
@@ -20,6 +20,7 @@ export interface RowSeries {
   caseId: string;
   groupId: string;
   row: string;
+  role: Role;
   unit: string;
   quantity: Quantity;
   samples: RunSample[];
@@ -45,6 +46,8 @@ export interface Comparison {
   caseId: string;
   groupId: string;
   row: string;
+  /** A change in a peer or baseline row, whose code is the same on both sides, is the machine's drift. */
+  role: Role;
   unit: string;
   quantity: Quantity;
   before?: Side;
@@ -76,6 +79,7 @@ export function collect(runs: readonly RunResult[]): Map<string, RowSeries> {
             caseId: result.id,
             groupId: group.id,
             row: row.name,
+            role: row.role,
             unit: group.unit,
             quantity: group.quantity,
             samples: [],
@@ -172,6 +176,7 @@ export function compareRuns(
       caseId: series.caseId,
       groupId: series.groupId,
       row: series.row,
+      role: series.role,
       unit: series.unit,
       quantity: series.quantity,
     };
