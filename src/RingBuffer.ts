@@ -26,6 +26,14 @@ export class RingBuffer<T> {
     this.length++;
   }
 
+  /** Puts an item back in front, as the oldest. */
+  unshift(item: T): void {
+    if (this.length === this.items.length) this.grow();
+    this.head = (this.head - 1) & this.mask;
+    this.items[this.head] = item;
+    this.length++;
+  }
+
   /** The oldest item, left in place, or `undefined` when empty. */
   peek(): T | undefined {
     return this.length === 0 ? undefined : this.items[this.head];

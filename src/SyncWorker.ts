@@ -192,8 +192,7 @@ export class SyncWorker {
       return this.#fates.refused(task, createCheapError(BreakerOpenError, 'circuit breaker open'));
     }
     this.#started = true;
-    // An idle runner takes the first task of a burst to run, so that one never counts as waiting.
-    this.#closures.push(task, this.#runner.free > 0 && lifecycle.drain !== 'blocked' ? 1 : 0);
+    this.#closures.push(task, this.#runner.free > 0 && lifecycle.drain !== 'blocked');
     this.#drain.workArrived();
     return true;
   }

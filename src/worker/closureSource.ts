@@ -9,6 +9,13 @@ import type { TaskSource } from './taskSource.js';
 /** Closure tasks: a bounded FIFO that drops its oldest waiting task when full. */
 export class ClosureSource implements TaskSource<SyncTask> {
   private readonly queue: RingBuffer<SyncTask>;
+  /**
+   * The task an idle runner will take next, held apart so that a burst
+   * arriving before the drain loop runs never pushes it out: the oldest
+   * *waiting* task is dropped instead. Set by {@link push}, cleared by
+   * {@link take} and the failing paths.
+   */
+  private next: SyncTask | undefined;
 
   constructor(
     private readonly maxQueue: number,
@@ -17,40 +24,48 @@ export class ClosureSource implements TaskSource<SyncTask> {
     this.queue = new RingBuffer(Math.min(maxQueue, 16));
   }
 
+  /** Tasks waiting, the one set apart to run next included. */
   get waiting(): number {
-    return this.queue.size;
+    return this.next === undefined ? this.queue.size : this.queue.size + 1;
   }
 
   /**
-   * Queues a task. `room` extra places are free because the drain loop will
-   * take that many tasks to run before any can wait (an idle worker's first
-   * task), so a burst of `maxQueue + room` drops nothing.
+   * Queues a task. With `runnerFree`, an empty source sets the task apart as
+   * the next to run, so it does not count against `maxQueue`: a burst of
+   * `maxQueue + 1` into an idle worker drops nothing.
    */
-  push(task: SyncTask, room: number): void {
-    const victim = this.queue.size >= this.maxQueue + room ? this.queue.shift() : undefined;
+  push(task: SyncTask, runnerFree: boolean): void {
+    if (runnerFree && this.next === undefined && this.queue.size === 0) {
+      this.next = task;
+      return;
+    }
+    const victim = this.queue.size >= this.maxQueue ? this.queue.shift() : undefined;
     this.queue.push(task);
     if (victim !== undefined) this.drop(victim);
   }
 
-  /** The task taken to run could not start after all (the breaker's permit was out): the bound applies again. */
+  /**
+   * The task set apart could not start (the breaker's half-open permit is
+   * out elsewhere): it waits at the front like the others now, and the
+   * bound applies to it.
+   */
   enforceBound(): void {
-    while (this.queue.size > this.maxQueue) this.drop(this.queue.shift() as SyncTask);
-  }
-
-  private drop(task: SyncTask): void {
-    const error = createCheapError(
-      QueueOverflowError,
-      'sync queue overflow: oldest waiting task dropped',
-    );
-    this.fates.dropped(task, error);
+    const next = this.next;
+    if (next === undefined) return;
+    this.next = undefined;
+    if (this.queue.size >= this.maxQueue) this.drop(next);
+    else this.queue.unshift(next);
   }
 
   prepare(): boolean {
-    return this.queue.size > 0;
+    return this.next !== undefined || this.queue.size > 0;
   }
 
   take(): SyncTask {
-    return this.queue.shift() as SyncTask;
+    const next = this.next;
+    if (next === undefined) return this.queue.shift() as SyncTask;
+    this.next = undefined;
+    return next;
   }
 
   context(_task: SyncTask, timeoutMs: number): TaskRun {
@@ -80,11 +95,23 @@ export class ClosureSource implements TaskSource<SyncTask> {
   }
 
   failWaiting(errorFor: () => Error): void {
+    if (this.waiting === 0) return;
     // Emptied before any callback runs, so a callback that enqueues meets an empty queue.
-    if (this.queue.size > 0) this.fates.failedAll(this.queue.takeAll(), errorFor);
+    const tasks = this.queue.takeAll();
+    if (this.next !== undefined) tasks.unshift(this.next);
+    this.next = undefined;
+    this.fates.failedAll(tasks, errorFor);
   }
 
   abandonWaiting(errorFor: () => Error): void {
     this.failWaiting(errorFor);
+  }
+
+  private drop(task: SyncTask): void {
+    const error = createCheapError(
+      QueueOverflowError,
+      'sync queue overflow: oldest waiting task dropped',
+    );
+    this.fates.dropped(task, error);
   }
 }

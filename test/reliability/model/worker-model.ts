@@ -183,9 +183,11 @@ export class WorkerModel {
     if (this.shutdownCalled) return this.refuse(id, 'WorkerShutdownError');
     if (this.breaker === 'open') return this.refuse(id, 'BreakerOpenError');
     this.started = true;
-    // A worker with nothing running takes the first task of a burst to run: it never waits.
-    const room = this.running === undefined && !this.blocked ? 1 : 0;
-    const victim = this.queue.length >= this.maxQueue + room ? this.queue.shift() : undefined;
+    // A worker with nothing running sets a burst's first task apart to run: the oldest
+    // task *after* it is the one dropped.
+    const kept = this.running === undefined && !this.blocked ? 1 : 0;
+    const victim =
+      this.queue.length >= this.maxQueue + kept ? this.queue.splice(kept, 1)[0] : undefined;
     this.queue.push(id);
     this.draining = true;
     this.lingering = false;
@@ -424,8 +426,8 @@ export class WorkerModel {
       if (this.breaker === 'half_open') {
         if (this.probing) {
           this.blocked = true;
-          // The burst's first task cannot run after all: the bound applies to it too.
-          while (this.queue.length > this.maxQueue) this.drop(this.queue.shift() as number);
+          // The task set apart cannot run after all: the bound applies to it too.
+          if (this.queue.length > this.maxQueue) this.drop(this.queue.shift() as number);
           return;
         }
         this.allow('worker', timeoutMs);
