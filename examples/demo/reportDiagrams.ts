@@ -9,6 +9,17 @@ import { buildDiagram, type Diagram, type DiagramState } from '../../visualizati
 /** The machines the report draws, by file stem (`machines/<stem>.machine.ts`). */
 export const REPORT_MACHINES = ['worker', 'breaker', 'latency', 'backlog'] as const;
 
+/**
+ * Each stem's file under `machines/`. Projections (machines that only record a
+ * regime) live in `machines/projections/`, so the stem alone does not locate the file.
+ */
+const MACHINE_FILES: Readonly<Record<(typeof REPORT_MACHINES)[number], string>> = {
+  worker: 'worker.machine.ts',
+  breaker: 'breaker.machine.ts',
+  latency: 'projections/latency.machine.ts',
+  backlog: 'projections/backlog.machine.ts',
+};
+
 /** One machine's diagram, ready for the page. */
 export interface MachineDiagram {
   /** The machine file's stem, e.g. `latency`. */
@@ -36,7 +47,7 @@ export async function renderMachineDiagrams(
   const render = await renderer;
   const diagrams: MachineDiagram[] = [];
   for (const stem of REPORT_MACHINES) {
-    const diagram = buildDiagram(await loadMachine(`${stem}.machine.ts`));
+    const diagram = buildDiagram(await loadMachine(MACHINE_FILES[stem]));
     const ids = visited[stem] ?? [];
     const highlight = withAncestors(diagram, ids);
     const svg = inlineSvg(render(toDot(diagram, { highlight })), stem);
