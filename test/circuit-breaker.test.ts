@@ -107,14 +107,27 @@ describe('CircuitBreaker', () => {
     expectOpenFor(b, clock);
   });
 
-  it('outcomes reported in half_open before the permit is taken are ignored', () => {
-    const { b, clock } = breaker();
+  // A caller that admits with `!isOpen` and reports by hand never takes the permit;
+  // as in the Python reference, its outcome still decides the half-open breaker.
+  it('a success reported in half_open closes it, whether or not the permit was taken', () => {
+    const { b, clock, changes } = breaker();
+    trip(b);
+    clock.increment(1_000);
+    expect(b.isOpen).toBe(false);
+    b.recordSuccess();
+    expect(b.state).toBe('closed');
+    expect(b.consecutiveFailures).toBe(0);
+    expect(changes).toEqual(['closed→open', 'open→half_open', 'half_open→closed']);
+  });
+
+  it('a failure reported in half_open reopens it, whether or not the permit was taken', () => {
+    const { b, clock, changes } = breaker();
     trip(b);
     clock.increment(1_000);
     b.recordFailure();
-    b.recordSuccess();
-    expect(b.state).toBe('half_open');
-    expect(b.allow()).toBe(true);
+    expect(changes).toEqual(['closed→open', 'open→half_open', 'half_open→open']);
+    expect(b.consecutiveFailures).toBe(4);
+    expectOpenFor(b, clock); // a fresh probe interval
   });
 
   it('a permit never reported within probeTimeoutMs counts as a failed probe', () => {
@@ -205,6 +218,18 @@ describe('CircuitBreaker', () => {
       fail(new Error('late'));
       await expect(slow).rejects.toThrow('late');
       expect(b.state).toBe('half_open'); // the late failure did not fail the probe
+    });
+
+    it('a call begun before half_open does not decide it, though raw reports would', async () => {
+      const { b, clock } = breaker();
+      let succeed!: (value: string) => void;
+      const slow = b.execute(() => new Promise<string>((resolve) => (succeed = resolve)));
+      trip(b);
+      clock.increment(1_000);
+      succeed('late');
+      await expect(slow).resolves.toBe('late');
+      expect(b.state).toBe('half_open'); // the late success did not close it
+      expect(b.allow()).toBe(true); // and the permit is still there
     });
 
     it('the probe run through execute closes the breaker', async () => {
