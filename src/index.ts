@@ -48,6 +48,7 @@ export {
   BacklogError,
   BacklogFullError,
   BacklogLockedError,
+  BreakerHalfOpenError,
   BreakerOpenError,
   NonRetryableError,
   QueueOverflowError,

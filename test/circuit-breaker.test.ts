@@ -1,6 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { BreakerOpenError, CircuitBreaker, type CircuitBreakerOptions } from '../src/index.js';
+import {
+  BreakerHalfOpenError,
+  BreakerOpenError,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from '../src/index.js';
 import { recordingLogger } from './support/tasks.js';
 
 function breaker(options: CircuitBreakerOptions = {}) {
@@ -204,8 +209,36 @@ describe('CircuitBreaker', () => {
         ran = true;
       });
       await expect(refused).rejects.toBeInstanceOf(BreakerOpenError);
+      await expect(refused).rejects.not.toBeInstanceOf(BreakerHalfOpenError);
       await expect(refused).rejects.toThrow('circuit breaker open');
       expect(ran).toBe(false);
+    });
+
+    it('a refusal while the half-open probe is in flight says so', async () => {
+      const { b, clock } = breaker();
+      trip(b);
+      clock.increment(1_000);
+      let finish!: (value: string) => void;
+      const probe = b.execute(() => new Promise<string>((resolve) => (finish = resolve)));
+      let ran = false;
+      const refused = b.execute(async () => {
+        ran = true;
+      });
+      const error = await refused.then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      // A subclass: code that catches BreakerOpenError keeps working.
+      expect(error).toBeInstanceOf(BreakerHalfOpenError);
+      expect(error).toBeInstanceOf(BreakerOpenError);
+      expect((error as Error).name).toBe('BreakerHalfOpenError');
+      expect((error as Error).message).toBe(
+        'circuit breaker half-open: its one probe is in flight',
+      );
+      expect(ran).toBe(false);
+      finish('ok');
+      await expect(probe).resolves.toBe('ok');
+      expect(b.state).toBe('closed');
     });
 
     it('a call begun before the breaker changed does not move it (Polly)', async () => {
