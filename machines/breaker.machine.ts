@@ -32,9 +32,14 @@ export type BreakerEvent =
  * Circuit breaker: `closed` → `open` after `failureThreshold` consecutive
  * failures, `open` → `half_open` after `probeIntervalMs`, then one probe decides.
  *
- * Outcomes reported while `open`, or while `half_open` has not handed out its
- * permit, are ignored: they belong to calls made before the state changed
- * (Polly's lesson), and must not move the breaker.
+ * Outcomes reported while `open` are ignored: they belong to calls made before
+ * the breaker opened (Polly's lesson). In `half_open` every outcome decides,
+ * whether or not the permit was handed out (`PROBE`), as in the Python
+ * reference: a caller that admits itself by looking at the state and reports by
+ * hand never takes the permit, and would otherwise leave the breaker stuck in
+ * `half_open`. Dropping outcomes of calls that began before a state change is
+ * the sender's job (`CircuitBreaker.execute` and `SyncWorker` track the
+ * breaker's generation); this machine cannot tell an old outcome from a new one.
  */
 export const breakerMachine = setup({
   types: {
@@ -84,16 +89,17 @@ export const breakerMachine = setup({
     },
     half_open: {
       initial: 'awaitingProbe',
+      // On half_open itself, not on `probing`: an outcome decides in both substates.
+      on: {
+        SUCCESS: { target: 'closed', actions: 'clearFailures' },
+        FAILURE: { target: 'open', actions: 'countFailure' },
+      },
       states: {
         awaitingProbe: {
           on: { PROBE: { target: 'probing', actions: 'holdProbePermit' } },
         },
         probing: {
           after: { probeTimeout: { target: '#breaker.open', actions: 'countFailure' } },
-          on: {
-            SUCCESS: { target: '#breaker.closed', actions: 'clearFailures' },
-            FAILURE: { target: '#breaker.open', actions: 'countFailure' },
-          },
         },
       },
     },

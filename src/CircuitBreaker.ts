@@ -3,6 +3,7 @@ import { type BreakerState, breakerMachine } from '../machines/breaker.machine.j
 import { sendIfActive } from './actorSend.js';
 import { type Clock, systemClock } from './clock.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
+import { BreakerHalfOpenError } from './errors/BreakerHalfOpenError.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
 import { createCheapError } from './errors/SyncWorkerError.js';
 import type { Inspect } from './inspect.js';
@@ -52,6 +53,9 @@ export interface CircuitBreakerEvents {
 export type CircuitBreakerActor = ActorRefFrom<typeof breakerMachine>;
 
 const OWNER = 'CircuitBreaker';
+/** `execute`'s refusal messages, as the error classes' defaults: cheap errors skip the constructor. */
+const OPEN_MESSAGE = 'circuit breaker open';
+const HALF_OPEN_MESSAGE = 'circuit breaker half-open: its one probe is in flight';
 
 /** The settings of a breaker, validated, as its machine takes them. */
 export function breakerSettings(owner: string, options: unknown) {
@@ -163,13 +167,27 @@ export class CircuitBreaker {
     return true;
   }
 
-  /** Reports a successful call. Free when the breaker is closed with no failure streak. */
+  /**
+   * Reports a successful call. In `closed` it ends the failure streak (and is
+   * free when there is none). In `half_open` it closes the breaker, whether or
+   * not {@link allow} handed out the probe permit, as the Python reference
+   * does: a caller that admits with `!isOpen` and reports by hand decides the
+   * probe too. Ignored while `open`. A raw report cannot tell an old call from
+   * a new one; {@link execute} drops outcomes of calls begun before a state change.
+   */
   recordSuccess(): void {
+    // The free path is `closed` only; half_open always has a streak, but must always send.
     if (this.current === 'closed' && this.failures === 0) return;
     sendIfActive(this.actor, { type: 'SUCCESS' });
   }
 
-  /** Reports a failed call. Ignored while open: it belongs to a call made before the breaker opened. */
+  /**
+   * Reports a failed call. In `closed` it counts towards `failureThreshold`. In
+   * `half_open` it reopens the breaker (a fresh `probeIntervalMs`), whether or
+   * not {@link allow} handed out the probe permit. Ignored while `open`: it
+   * belongs to a call made before the breaker opened. {@link execute} drops
+   * outcomes of calls begun before a state change.
+   */
   recordFailure(): void {
     sendIfActive(this.actor, { type: 'FAILURE' });
   }
@@ -181,12 +199,25 @@ export class CircuitBreaker {
 
   /**
    * Runs `fn` under the breaker, like cockatiel's or opossum's `execute`.
-   * Rejects with {@link BreakerOpenError} (without running `fn`) when refused;
-   * otherwise reports `fn`'s outcome and settles as `fn` does.
+   * When refused it rejects without running `fn`: with {@link BreakerOpenError}
+   * while open, and with its subclass {@link BreakerHalfOpenError} while the
+   * half-open probe is in flight. Otherwise it reports `fn`'s outcome and
+   * settles as `fn` does.
+   *
+   * Unlike a raw {@link recordSuccess} / {@link recordFailure}, the outcome is
+   * reported only if the breaker has not changed state (or permit) since `fn`
+   * began: a call started while `closed` that settles after the breaker went
+   * `half_open` does not decide the probe.
    */
   execute<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    if (!this.allow())
-      return rejectSoon(createCheapError(BreakerOpenError, 'circuit breaker open'));
+    if (!this.allow()) {
+      // allow() refuses in half_open only while the one probe is in flight.
+      return rejectSoon(
+        this.current === 'half_open'
+          ? createCheapError(BreakerHalfOpenError, HALF_OPEN_MESSAGE)
+          : createCheapError(BreakerOpenError, OPEN_MESSAGE),
+      );
+    }
     return this.runReported(fn, this.changes);
   }
 

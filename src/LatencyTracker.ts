@@ -22,7 +22,11 @@ export interface LatencyTrackerOptions {
   ceilingMs?: number;
   /** The multiple of p95 that becomes the timeout. Default 3. */
   headroom?: number;
-  /** Samples needed before the timeout adapts; at most `window`. Default 5. */
+  /**
+   * Samples needed before the timeout adapts; at most `window` (a larger value
+   * throws a `RangeError`). Default `min(5, window)`, so a small window works
+   * without setting this too.
+   */
   warmupSamples?: number;
   /** An XState inspector for this tracker's actor. */
   inspect?: Inspect;
@@ -42,16 +46,26 @@ export const MAX_WINDOW = 100_000;
 /** The shortest timeout the tracker gives: timers cannot fire sooner, and 0 would fail every call. */
 export const MIN_TIMEOUT_MS = 1;
 
+/** Samples needed to warm up when the option is unset and the window is at least this large. */
+const DEFAULT_WARMUP_SAMPLES = 5;
+
 /** The settings of a tracker, validated; `owner` prefixes the error messages. */
 export function latencySettings(owner: string, options: unknown) {
   const o = optionsObject<LatencyTrackerOptions>(owner, options);
+  const window = positiveInteger(owner, 'window', o.window, 20, false, MAX_WINDOW);
   const settings = {
-    window: positiveInteger(owner, 'window', o.window, 20, false, MAX_WINDOW),
+    window,
     defaultMs: delayMs(owner, 'defaultMs', o.defaultMs, 30_000, false),
     floorMs: delayMs(owner, 'floorMs', o.floorMs, 5_000),
     ceilingMs: delayMs(owner, 'ceilingMs', o.ceilingMs, 120_000, false),
     headroom: positiveNumber(owner, 'headroom', o.headroom, 3),
-    warmupSamples: positiveInteger(owner, 'warmupSamples', o.warmupSamples, 5),
+    // Only the default follows the window; an explicit value above it is refused below.
+    warmupSamples: positiveInteger(
+      owner,
+      'warmupSamples',
+      o.warmupSamples,
+      Math.min(DEFAULT_WARMUP_SAMPLES, window),
+    ),
   };
   if (settings.warmupSamples > settings.window) {
     throw new RangeError(

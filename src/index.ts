@@ -47,6 +47,7 @@ export {
   BacklogError,
   BacklogFullError,
   BacklogLockedError,
+  BreakerHalfOpenError,
   BreakerOpenError,
   NonRetryableError,
   QueueOverflowError,

@@ -1,6 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { BreakerOpenError, CircuitBreaker, type CircuitBreakerOptions } from '../src/index.js';
+import {
+  BreakerHalfOpenError,
+  BreakerOpenError,
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+} from '../src/index.js';
 import { recordingLogger } from './support/tasks.js';
 
 function breaker(options: CircuitBreakerOptions = {}) {
@@ -107,14 +112,27 @@ describe('CircuitBreaker', () => {
     expectOpenFor(b, clock);
   });
 
-  it('outcomes reported in half_open before the permit is taken are ignored', () => {
-    const { b, clock } = breaker();
+  // A caller that admits with `!isOpen` and reports by hand never takes the permit;
+  // as in the Python reference, its outcome still decides the half-open breaker.
+  it('a success reported in half_open closes it, whether or not the permit was taken', () => {
+    const { b, clock, changes } = breaker();
+    trip(b);
+    clock.increment(1_000);
+    expect(b.isOpen).toBe(false);
+    b.recordSuccess();
+    expect(b.state).toBe('closed');
+    expect(b.consecutiveFailures).toBe(0);
+    expect(changes).toEqual(['closed→open', 'open→half_open', 'half_open→closed']);
+  });
+
+  it('a failure reported in half_open reopens it, whether or not the permit was taken', () => {
+    const { b, clock, changes } = breaker();
     trip(b);
     clock.increment(1_000);
     b.recordFailure();
-    b.recordSuccess();
-    expect(b.state).toBe('half_open');
-    expect(b.allow()).toBe(true);
+    expect(changes).toEqual(['closed→open', 'open→half_open', 'half_open→open']);
+    expect(b.consecutiveFailures).toBe(4);
+    expectOpenFor(b, clock); // a fresh probe interval
   });
 
   it('a permit never reported within probeTimeoutMs counts as a failed probe', () => {
@@ -191,8 +209,36 @@ describe('CircuitBreaker', () => {
         ran = true;
       });
       await expect(refused).rejects.toBeInstanceOf(BreakerOpenError);
+      await expect(refused).rejects.not.toBeInstanceOf(BreakerHalfOpenError);
       await expect(refused).rejects.toThrow('circuit breaker open');
       expect(ran).toBe(false);
+    });
+
+    it('a refusal while the half-open probe is in flight says so', async () => {
+      const { b, clock } = breaker();
+      trip(b);
+      clock.increment(1_000);
+      let finish!: (value: string) => void;
+      const probe = b.execute(() => new Promise<string>((resolve) => (finish = resolve)));
+      let ran = false;
+      const refused = b.execute(async () => {
+        ran = true;
+      });
+      const error = await refused.then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      // A subclass: code that catches BreakerOpenError keeps working.
+      expect(error).toBeInstanceOf(BreakerHalfOpenError);
+      expect(error).toBeInstanceOf(BreakerOpenError);
+      expect((error as Error).name).toBe('BreakerHalfOpenError');
+      expect((error as Error).message).toBe(
+        'circuit breaker half-open: its one probe is in flight',
+      );
+      expect(ran).toBe(false);
+      finish('ok');
+      await expect(probe).resolves.toBe('ok');
+      expect(b.state).toBe('closed');
     });
 
     it('a call begun before the breaker changed does not move it (Polly)', async () => {
@@ -205,6 +251,18 @@ describe('CircuitBreaker', () => {
       fail(new Error('late'));
       await expect(slow).rejects.toThrow('late');
       expect(b.state).toBe('half_open'); // the late failure did not fail the probe
+    });
+
+    it('a call begun before half_open does not decide it, though raw reports would', async () => {
+      const { b, clock } = breaker();
+      let succeed!: (value: string) => void;
+      const slow = b.execute(() => new Promise<string>((resolve) => (succeed = resolve)));
+      trip(b);
+      clock.increment(1_000);
+      succeed('late');
+      await expect(slow).resolves.toBe('late');
+      expect(b.state).toBe('half_open'); // the late success did not close it
+      expect(b.allow()).toBe(true); // and the permit is still there
     });
 
     it('the probe run through execute closes the breaker', async () => {

@@ -29,6 +29,25 @@ describe('LatencyTracker', () => {
     expect(tracker.actor.getSnapshot().value).toEqual({ adaptive: 'tracking' });
   });
 
+  it('with a window below 5 and no warmupSamples, warms up once the window is full', () => {
+    const tracker = new LatencyTracker({ window: 3, defaultMs: 9_000, floorMs: 0 });
+    tracker.observe(100);
+    tracker.observe(100);
+    expect(tracker.timeout()).toBe(9_000);
+    expect(tracker.isWarm).toBe(false);
+    tracker.observe(100);
+    expect(tracker.isWarm).toBe(true);
+    expect(tracker.timeout()).toBe(300);
+  });
+
+  it('an unset warmupSamples stays 5 when the window allows it', () => {
+    const tracker = new LatencyTracker({ window: 6, floorMs: 0 });
+    for (let i = 0; i < 4; i++) tracker.observe(100);
+    expect(tracker.isWarm).toBe(false);
+    tracker.observe(100);
+    expect(tracker.isWarm).toBe(true);
+  });
+
   it('gives max(floor, headroom × p95), capped by the ceiling', () => {
     const tracker = new LatencyTracker({
       floorMs: 1_000,

@@ -59,6 +59,10 @@ describe('option validation', () => {
         'warmupSamples',
         RangeError,
       );
+      // An explicit value is refused, not lowered: only the default follows the window.
+      expect(() => new LatencyTracker({ window: 3, warmupSamples: 5 })).toThrow(
+        'LatencyTracker: warmupSamples (5) must be ≤ window (3)',
+      );
       expectRejected(
         () => new LatencyTracker({ floorMs: 10, ceilingMs: 5 }),
         'floorMs',

@@ -6,11 +6,14 @@ import { toDot } from '../../visualizations/dot.js';
 import { createSvgRenderer, loadMachine } from '../../visualizations/generate.js';
 import { buildDiagram, type Diagram, type DiagramState } from '../../visualizations/model.js';
 
-/** The machines the report draws, by file stem. */
+/** The machines the report draws, by file stem (`machines/<stem>.machine.ts`). */
 export const REPORT_MACHINES = ['worker', 'breaker', 'latency', 'backlog'] as const;
 
-/** Each stem's machine file under `machines/`: the projections, which only record, have a folder. */
-const MACHINE_FILES: Record<(typeof REPORT_MACHINES)[number], string> = {
+/**
+ * Each stem's file under `machines/`. Projections (machines that only record a
+ * regime) live in `machines/projections/`, so the stem alone does not locate the file.
+ */
+const MACHINE_FILES: Readonly<Record<(typeof REPORT_MACHINES)[number], string>> = {
   worker: 'worker.machine.ts',
   breaker: 'breaker.machine.ts',
   latency: 'projections/latency.machine.ts',

@@ -161,7 +161,7 @@ function eventsFor(
 }
 
 /** `FAILURE`, or `PROBE ({"timeoutMs":250})` for an event with a payload. */
-function formatEvent({ type, ...payload }: EventObject): string {
+export function formatEvent({ type, ...payload }: EventObject): string {
   return Object.keys(payload).length > 0 ? `${type} (${JSON.stringify(payload)})` : type;
 }
 

@@ -212,23 +212,23 @@ export class WorkerModel {
     else this.finish();
   }
 
-  /** `breaker.recordFailure()` from outside the worker. */
+  /** `breaker.recordFailure()` from outside the worker; in half_open it decides, permit or not. */
   breakerFailure(): void {
     if (this.finished) return; // the breaker's actor has stopped: calls are no-ops
     if (this.breaker === 'closed') {
       this.failures++;
       if (this.failures >= this.failureThreshold) this.setBreaker('open', false);
-    } else if (this.probing) {
+    } else if (this.breaker === 'half_open') {
       this.failures++;
       this.setBreaker('open', false);
     }
   }
 
-  /** `breaker.recordSuccess()` from outside the worker. */
+  /** `breaker.recordSuccess()` from outside the worker; in half_open it decides, permit or not. */
   breakerSuccess(): void {
     if (this.finished) return;
     if (this.breaker === 'closed') this.failures = 0;
-    else if (this.probing) {
+    else if (this.breaker === 'half_open') {
       this.failures = 0;
       this.setBreaker('closed', false);
     }
