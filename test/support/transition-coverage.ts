@@ -79,6 +79,11 @@ export interface PathOptions<TMachine extends AnyStateMachine> {
   /** Payloads for events that carry data; several samples make several edges. */
   samples?: EventSamples<TMachine>;
   /**
+   * Which samples may be sent in a snapshot; default all. For paths that drive a runtime,
+   * whose events carry facts: a fact the runtime cannot have in some state is left out there.
+   */
+  allowEvent?: (snapshot: SnapshotFrom<TMachine>, event: EventFromLogic<TMachine>) => boolean;
+  /**
    * Identifies a graph vertex. Defaults to value plus context; override it to abstract
    * unbounded context (counters, timestamps), or the traversal never ends.
    */
@@ -153,11 +158,12 @@ export function definedTransitions(machine: AnyStateMachine): DefinedTransition[
  */
 function eventsFor(
   samples: Readonly<Partial<Record<string, readonly EventObject[]>>>,
+  allow: (snapshot: AnyMachineSnapshot, event: EventObject) => boolean = () => true,
 ): (snapshot: AnyMachineSnapshot) => EventObject[] {
   return (snapshot) =>
-    __unsafe_getAllOwnEventDescriptors(snapshot).flatMap(
-      (type: string): readonly EventObject[] => samples[type] ?? [{ type }],
-    );
+    __unsafe_getAllOwnEventDescriptors(snapshot)
+      .flatMap((type: string): readonly EventObject[] => samples[type] ?? [{ type }])
+      .filter((event) => allow(snapshot, event));
 }
 
 /** `FAILURE`, or `PROBE ({"timeoutMs":250})` for an event with a payload. */
@@ -234,7 +240,10 @@ export function edgeCoveringPaths<TMachine extends AnyStateMachine>(
   ) => string;
   const traversal: Traversal = {
     input: options.input,
-    events: eventsFor(options.samples ?? {}),
+    events: eventsFor(
+      options.samples ?? {},
+      options.allowEvent as ((snapshot: AnyMachineSnapshot, event: EventObject) => boolean) | undefined,
+    ),
     // @xstate/graph also passes the event and previous state; a vertex is the state alone.
     serializeState: (snapshot) => serializeState(snapshot),
   };
