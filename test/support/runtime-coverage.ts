@@ -296,14 +296,39 @@ export function describeRuntimePaths<TMachine extends AnyStateMachine, TWorld>(
   driver: RuntimeDriver<TMachine, TWorld>,
   options?: { machineId?: string },
 ): void {
+  describeRuntimePathSets(name, machine, [{ paths, driver }], options);
+}
+
+/** One set of paths and the driver that runs them (a machine may need several, one per input). */
+export interface RuntimePathSet<TMachine extends AnyStateMachine> {
+  /** Names the set in test titles, e.g. the input it is for. */
+  label?: string;
+  paths: readonly TransitionPath[];
+  // biome-ignore lint/suspicious/noExplicitAny: each set has its own world type.
+  driver: RuntimeDriver<TMachine, any>;
+}
+
+/**
+ * {@link describeRuntimePaths} for several sets of paths, each with its own driver (for a
+ * machine whose transitions depend on its input, such as the system machine): one coverage
+ * line over all sets together.
+ */
+export function describeRuntimePathSets<TMachine extends AnyStateMachine>(
+  name: string,
+  machine: TMachine,
+  sets: readonly RuntimePathSet<TMachine>[],
+  options?: { machineId?: string },
+): void {
   const machineId = options?.machineId ?? machine.id;
   const defined = definedTransitions(machine);
   const taken = new Set<string>();
   describe(`${name} machine: generated paths through the public objects`, () => {
-    for (const path of paths) {
-      it(path.description, async () => {
-        for (const id of await runPath(machine, machineId, path, driver)) taken.add(id);
-      });
+    for (const { label, paths, driver } of sets) {
+      for (const path of paths) {
+        it(label === undefined ? path.description : `${label}: ${path.description}`, async () => {
+          for (const id of await runPath(machine, machineId, path, driver)) taken.add(id);
+        });
+      }
     }
     it('takes every defined transition through the public objects', () => {
       assertRuntimeCoverage(name, defined, taken);
