@@ -1,44 +1,34 @@
 import { type ActorRefFrom, createActor } from 'xstate';
-import type { breakerMachine } from '../machines/breaker.machine.js';
-import type { backlogMachine } from '../machines/projections/backlog.machine.js';
-import type { latencyMachine } from '../machines/projections/latency.machine.js';
 import { systemMachine } from '../machines/system.machine.js';
 import type { workerMachine } from '../machines/worker.machine.js';
-import type { DeadLetter } from './backlog/types.js';
-import { CircuitBreaker } from './CircuitBreaker.js';
-import type { Clock } from './clock.js';
-import { DurableQueue } from './durable/DurableQueue.js';
+import type { CircuitBreaker } from './CircuitBreaker.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
-import { BacklogError } from './errors/BacklogError.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
 import { createCheapError } from './errors/SyncWorkerError.js';
 import { WorkerShutdownError } from './errors/WorkerShutdownError.js';
-import { LatencyTracker, type LatencyTrackerOptions } from './LatencyTracker.js';
+import type { LatencyTracker } from './LatencyTracker.js';
 import type { Logger } from './logger.js';
 import type { DurableTaskInput, SyncTask } from './task.js';
 import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import { delayMs, optionsObject } from './validate.js';
-import { BreakerGate } from './worker/breakerGate.js';
+import type { BreakerGate } from './worker/breakerGate.js';
 import { ClosureSource } from './worker/closureSource.js';
-import { DrainLoop } from './worker/drainLoop.js';
-import { DurableSource } from './worker/durableSource.js';
+import {
+  connectBreaker,
+  connectTracker,
+  durableSourceFor,
+  reportCorrupt,
+  type WorkerParts,
+  withDrain,
+} from './worker/collaborators.js';
+import type { DrainLoop } from './worker/drainLoop.js';
+import type { DurableSource } from './worker/durableSource.js';
 import { Fates } from './worker/fates.js';
 import { LifecycleBridge } from './worker/lifecycle.js';
-import { type WorkerSettings, workerSettings } from './worker/options.js';
-import { Runner } from './worker/runner.js';
+import { workerSettings } from './worker/options.js';
+import { workerStats } from './worker/stats.js';
 import {
-  DEFAULT_TASK_TIMEOUT_MS,
   SYNC_WORKER_EVENTS,
-  type SyncWorkerActor,
-  type SyncWorkerEvents,
-  type SyncWorkerOptions,
-  type SyncWorkerStats,
-  type WorkerState,
-} from './worker/types.js';
-
-export {
-  DEFAULT_TASK_TIMEOUT_MS,
-  type DrainState,
   type SyncWorkerActor,
   type SyncWorkerEvents,
   type SyncWorkerOptions,
@@ -49,7 +39,6 @@ export {
 const OWNER = 'SyncWorker';
 type LifecycleActor = ActorRefFrom<typeof workerMachine>;
 const SHUTTING_DOWN = 'sync worker is shutting down';
-const SHUT_DOWN_BEFORE_DONE = 'sync worker shut down before this task finished';
 
 /**
  * Keeps writes to a remote service off the user-facing path: `enqueue`
@@ -77,16 +66,15 @@ export class SyncWorker {
   readonly name: string;
 
   readonly #logger: Logger;
-  readonly #clock: Clock;
   readonly #events: Emitter<SyncWorkerEvents>;
   readonly #fates: Fates;
   readonly #lifecycle: LifecycleBridge;
-  readonly #closures: ClosureSource;
   readonly #durable: DurableSource | undefined;
   readonly #gate: BreakerGate;
-  readonly #runner: Runner;
   readonly #drain: DrainLoop;
   readonly #detachBreaker: Unsubscribe | undefined;
+  /** Every part, for stats() and release; the hot paths keep their own references below. */
+  readonly #parts: WorkerParts;
   // Written once by shutdown(); the lifecycle machine holds the shutdown itself.
   #shutdownPromise: Promise<void> | undefined;
   #resolveShutdown: (() => void) | undefined;
@@ -102,16 +90,15 @@ export class SyncWorker {
     const settings = workerSettings(options);
     this.name = settings.name;
     this.#logger = settings.logger;
-    this.#clock = settings.clock;
     this.#events = new Emitter<SyncWorkerEvents>(SYNC_WORKER_EVENTS, (type, error) =>
       this.#logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
     );
     this.#fates = new Fates(this.#events, this.#logger, settings.onDeadLetter);
-    this.#closures = new ClosureSource(settings.maxQueue, this.#fates);
+    const closures = new ClosureSource(settings.maxQueue, this.#fates);
     this.#lifecycle = new LifecycleBridge(
       {
         startDraining: () => this.#drain.schedule(),
-        abandonRemaining: () => this.#abandonRemaining(),
+        abandonRemaining: () => this.#drain.abandonRemaining(),
         release: () => this.#release(),
         stateChanged: (from, to) => this.#events.emit('stateChange', { from, to }),
       },
@@ -121,7 +108,7 @@ export class SyncWorker {
     );
     // Last: nothing after this may throw, or the store's lock would stay held.
     const opened = settings.durable?.store.open({
-      onCorrupt: (letter) => this.#onCorrupt(letter),
+      onCorrupt: (letter) => reportCorrupt(letter, settings, this.#fates, this.#durable),
       onWriteError: (error) => this.#logger.error?.(`${OWNER}: a backlog write failed`, error),
     });
     this.actor = createActor(
@@ -129,26 +116,23 @@ export class SyncWorker {
       { id: this.name, input: settings.system, clock: settings.clock, inspect: settings.inspect },
     ).start();
     this.#lifecycle.attach(this.actor.system.get('worker') as LifecycleActor);
-    this.breaker = this.#connectBreaker(settings);
-    this.latencyTracker = this.#connectTracker(settings);
-    this.#gate = new BreakerGate(this.breaker, settings.countsAsFailure, this.#logger);
-    this.#durable = this.#durableSource(settings, opened);
-    const tracker = this.latencyTracker;
-    this.#runner = new Runner(
-      settings.clock,
-      this.#gate,
-      tracker,
-      { runEnded: () => this.#drain.runEnded() },
-      settings.trace ? this.#lifecycle.trace : undefined,
-    );
-    this.#drain = new DrainLoop(
-      this.#closures,
-      this.#durable,
-      this.#runner,
-      this.#gate,
-      this.#lifecycle,
-      tracker === undefined ? () => DEFAULT_TASK_TIMEOUT_MS : () => tracker.timeout(),
-    );
+    this.breaker = connectBreaker(settings, this.actor);
+    this.latencyTracker = connectTracker(settings, this.actor);
+    this.#durable = durableSourceFor(settings, opened, this.actor, this.#fates, {
+      onRunnable: () => this.#durableRunnable(),
+      onNotKept: (records, error) => this.#fates.notKept(records, error),
+      onWriteSettled: () => this.#drain.lookAgain(),
+    });
+    this.#parts = withDrain(settings, {
+      closures,
+      durable: this.#durable,
+      fates: this.#fates,
+      lifecycle: this.#lifecycle,
+      breaker: this.breaker,
+      tracker: this.latencyTracker,
+    });
+    this.#gate = this.#parts.gate;
+    this.#drain = this.#parts.drain;
     this.#detachBreaker = this.breaker?.on('stateChange', (change) => {
       if (this.#events.has('breakerStateChange')) this.#events.emit('breakerStateChange', change);
       this.#drain.breakerChanged(change);
@@ -192,8 +176,7 @@ export class SyncWorker {
       return this.#fates.refused(task, createCheapError(BreakerOpenError, 'circuit breaker open'));
     }
     this.#started = true;
-    this.#closures.push(task, this.#runner.free > 0 && lifecycle.drain !== 'blocked');
-    this.#drain.workArrived();
+    this.#drain.acceptClosure(task);
     return true;
   }
 
@@ -232,12 +215,7 @@ export class SyncWorker {
     this.#shutdownPromise = new Promise((resolve) => {
       this.#resolveShutdown = resolve;
     });
-    const drain = this.#lifecycle.drain;
-    const nothingToDrain =
-      this.#runner.running === 0 &&
-      this.#closures.waiting === 0 &&
-      (drain !== 'running' || this.#lifecycle.isLingering);
-    this.#lifecycle.shutdown(timeoutMs, nothingToDrain);
+    this.#lifecycle.shutdown(timeoutMs, this.#drain.nothingToDrain);
     return this.#shutdownPromise;
   }
 
@@ -259,7 +237,7 @@ export class SyncWorker {
 
   /** Closure tasks waiting, not counting the running one. */
   get size(): number {
-    return this.#closures.waiting;
+    return this.#parts.closures.waiting;
   }
 
   /** Waiting tasks dropped by overflow so far. */
@@ -279,43 +257,16 @@ export class SyncWorker {
 
   /** A snapshot of the counters and states. */
   stats(): SyncWorkerStats {
-    const fates = this.#fates;
-    const queue = this.#durable?.queue;
-    return {
-      queued: this.#closures.waiting,
-      running: this.#runner.running,
-      completed: fates.completed,
-      failed: fates.failedCount,
-      timedOut: fates.timedOutRuns,
-      backlog: queue?.pending ?? 0,
-      backlogInMemory: queue?.inMemory ?? 0,
-      retried: fates.retriedCount,
-      deadLettered: fates.deadLetteredCount,
-      dropped: fates.droppedCount,
-      refused: fates.refusedCount,
-      breakerState: this.breaker?.state ?? 'none',
-      timeoutMs: this.latencyTracker?.timeout() ?? DEFAULT_TASK_TIMEOUT_MS,
-      state: this.#lifecycle.state,
-      drain: this.#lifecycle.drain,
-      persisting: queue?.isPersisting ?? false,
-      replaying: queue?.isReplaying ?? false,
-    };
+    return workerStats(this.#parts);
   }
 
   #enqueueDurable(task: DurableTaskInput): boolean {
     const durable = this.#durable;
-    validateDurableTask(task, durable === undefined ? undefined : durable.handlers);
-    const source = durable as DurableSource;
+    validateDurableTask(task, durable?.handlers);
     const lifecycle = this.#lifecycle;
-    if (!lifecycle.admissionOpen || lifecycle.drain === 'done') {
-      const error = createCheapError(WorkerShutdownError, SHUTTING_DOWN);
-      return this.#fates.refused(source.refusedRecord(task), error);
-    }
-    // The store just refused a commit: say so now rather than accept what cannot be kept.
-    const full = source.queue.refusal();
-    if (full !== undefined) return this.#fates.refused(source.refusedRecord(task), full);
+    const accepting = lifecycle.admissionOpen && lifecycle.drain !== 'done';
+    if (!(durable as DurableSource).accept(task, accepting)) return false;
     this.#started = true;
-    source.queue.accept(source.record(task));
     // Draining from now: the task is waiting (for its commit), so onIdle must wait for it.
     this.#drain.workArrived();
     return true;
@@ -327,56 +278,11 @@ export class SyncWorker {
     this.#drain.workArrived();
   }
 
-  #durableSource(
-    settings: WorkerSettings,
-    opened: ReturnType<NonNullable<WorkerSettings['durable']>['store']['open']> | undefined,
-  ): DurableSource | undefined {
-    const durable = settings.durable;
-    if (durable === undefined || opened === undefined) return undefined;
-    const queue = new DurableQueue({
-      store: durable.store,
-      nextSeq: opened.nextSeq,
-      pendingByKey: opened.pendingByKey,
-      maxCached: settings.maxQueue,
-      retry: durable.retry,
-      clock: settings.clock,
-      actor: this.actor.system.get('backlog') as ActorRefFrom<typeof backlogMachine>,
-      host: {
-        onRunnable: () => this.#durableRunnable(),
-        onNotKept: (records, error) => this.#fates.notKept(records, error),
-        onWriteSettled: () => this.#drain.lookAgain(),
-      },
-    });
-    return new DurableSource(queue, durable.handlers, this.#fates);
-  }
-
-  #connectBreaker(settings: WorkerSettings): CircuitBreaker | undefined {
-    if (settings.system.breaker === 'none') return undefined;
-    if (settings.breaker !== undefined) return settings.breaker;
-    const actor = this.actor.system.get('breaker') as ActorRefFrom<typeof breakerMachine>;
-    return new CircuitBreaker({ logger: this.#logger }, actor);
-  }
-
-  #connectTracker(settings: WorkerSettings): LatencyTracker | undefined {
-    if (settings.tracker === undefined) return undefined;
-    if (settings.tracker instanceof LatencyTracker) return settings.tracker;
-    const actor = this.actor.system.get('tracker') as ActorRefFrom<typeof latencyMachine>;
-    return new LatencyTracker(settings.tracker as LatencyTrackerOptions, actor);
-  }
-
-  /** The lifecycle's `abandonRemaining`: the shutdown deadline passed. */
-  #abandonRemaining(): void {
-    const errorFor = () => createCheapError(WorkerShutdownError, SHUT_DOWN_BEFORE_DONE);
-    this.#runner.abandon(errorFor());
-    this.#closures.abandonWaiting(errorFor);
-    this.#durable?.abandonWaiting();
-  }
-
   /** The lifecycle's `release`: the worker is done; stop timers, release the store, stop the actors. */
   #release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#runner.stop();
+    this.#parts.runner.stop();
     this.#lifecycle.stop();
     this.#detachBreaker?.();
     const closing = this.#durable?.queue.close() ?? Promise.resolve();
@@ -389,16 +295,5 @@ export class SyncWorker {
         this.#drain.resolveIdle();
         this.#resolveShutdown?.();
       });
-  }
-
-  /** A stored record could not be read: the store buried it; report it like any dead letter. */
-  #onCorrupt(letter: DeadLetter): void {
-    this.#logger.error?.(
-      `${OWNER}: ${letter.reason} (key ${JSON.stringify(letter.key)}, seq ${letter.seq}); moved to the dead letters`,
-    );
-    const error = new BacklogError(this.#durable?.queue.location, letter.reason);
-    // During open() the queue does not exist yet, and the record was never counted as pending.
-    if (this.#durable === undefined) this.#fates.buried(letter, error);
-    else this.#durable.corrupt(letter, error);
   }
 }

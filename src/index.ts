@@ -63,16 +63,7 @@ export {
   MIN_TIMEOUT_MS,
 } from './LatencyTracker.js';
 export type { Logger } from './logger.js';
-export {
-  DEFAULT_TASK_TIMEOUT_MS,
-  type DrainState,
-  SyncWorker,
-  type SyncWorkerActor,
-  type SyncWorkerEvents,
-  type SyncWorkerOptions,
-  type SyncWorkerStats,
-  type WorkerState,
-} from './SyncWorker.js';
+export { SyncWorker } from './SyncWorker.js';
 export type {
   DurableContext,
   DurableHandler,
@@ -83,3 +74,12 @@ export type {
 } from './task.js';
 export { MAX_KEY_LENGTH } from './taskValidation.js';
 export { MAX_DELAY_MS } from './validate.js';
+export {
+  DEFAULT_TASK_TIMEOUT_MS,
+  type DrainState,
+  type SyncWorkerActor,
+  type SyncWorkerEvents,
+  type SyncWorkerOptions,
+  type SyncWorkerStats,
+  type WorkerState,
+} from './worker/types.js';

@@ -1,6 +1,8 @@
 import type { BreakerStateChange } from '../CircuitBreaker.js';
 import { BreakerOpenError } from '../errors/BreakerOpenError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
+import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
+import type { SyncTask } from '../task.js';
 import type { Admission, BreakerGate } from './breakerGate.js';
 import type { ClosureSource } from './closureSource.js';
 import type { DurableSource } from './durableSource.js';
@@ -49,6 +51,23 @@ export class DrainLoop implements RunnerHost {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Whether a shutdown now would have nothing to wait for (the SHUTDOWN event's `nothingToDrain`). */
+  get nothingToDrain(): boolean {
+    const drain = this.lifecycle.drain;
+    return (
+      this.runner.running === 0 &&
+      this.closures.waiting === 0 &&
+      (drain !== 'running' || this.lifecycle.isLingering)
+    );
+  }
+
+  /** Queues an accepted closure task and wakes the drain for it. */
+  acceptClosure(task: SyncTask): void {
+    // An idle runner will take the first task of a burst: it is set apart, not counted as waiting.
+    this.closures.push(task, this.runner.free > 0 && this.lifecycle.drain !== 'blocked');
+    this.workArrived();
+  }
+
   /** Work arrived (enqueued, committed, read back, or due for a retry). */
   workArrived(): void {
     if (this.lifecycle.workArrived() && this.runner.running === 0) this.schedule();
@@ -76,6 +95,15 @@ export class DrainLoop implements RunnerHost {
     // worker sharing it) hears its own fate before the waiting tasks fail fast.
     if (change.to === 'open') queueMicrotask(this.failFastIfOpen);
     this.lifecycle.breakerChanged();
+  }
+
+  /** The lifecycle's `abandonRemaining`: the shutdown deadline passed. */
+  abandonRemaining(): void {
+    const errorFor = () =>
+      createCheapError(WorkerShutdownError, 'sync worker shut down before this task finished');
+    this.runner.abandon(errorFor());
+    this.closures.abandonWaiting(errorFor);
+    this.durable?.abandonWaiting();
   }
 
   /** Resolves every `onIdle()` caller (the worker is idle, or done). */

@@ -2,6 +2,8 @@ import type { JsonValue } from '../backlog/json.js';
 import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
 import type { DurableQueue } from '../durable/DurableQueue.js';
 import { NonRetryableError } from '../errors/NonRetryableError.js';
+import { createCheapError } from '../errors/SyncWorkerError.js';
+import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
 import { type DurableHandler, DurableRun, type DurableTaskInput, type TaskRun } from '../task.js';
 import type { Fates } from './fates.js';
 import type { TaskSource } from './taskSource.js';
@@ -27,8 +29,8 @@ export class DurableSource implements TaskSource<BacklogRecord> {
     return this.queue.inMemory;
   }
 
-  /** The record `enqueue` keeps for a validated task, with a copy of its payload. */
-  record(task: DurableTaskInput): Omit<BacklogRecord, 'seq'> {
+  /** The record kept for a validated task, with a copy of its payload. */
+  private record(task: DurableTaskInput): Omit<BacklogRecord, 'seq'> {
     return {
       id: task.id ?? globalThis.crypto.randomUUID(),
       key: task.key ?? DEFAULT_KEY,
@@ -41,9 +43,19 @@ export class DurableSource implements TaskSource<BacklogRecord> {
     };
   }
 
-  /** A record of a task that was refused before it got a seq, for its `taskFailed` event. */
-  refusedRecord(task: DurableTaskInput): BacklogRecord {
-    return { seq: -1, ...this.record(task) };
+  /**
+   * Keeps a validated task, to be written with the next group commit; or
+   * refuses it (its fate, and `false`) when the worker no longer `accepting`
+   * or the store just refused a commit.
+   */
+  accept(task: DurableTaskInput, accepting: boolean): boolean {
+    const refusal = accepting
+      ? this.queue.refusal()
+      : createCheapError(WorkerShutdownError, 'sync worker is shutting down');
+    if (refusal !== undefined)
+      return this.fates.refused({ seq: -1, ...this.record(task) }, refusal);
+    this.queue.accept(this.record(task));
+    return true;
   }
 
   prepare(probe: boolean): boolean {

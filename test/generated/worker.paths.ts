@@ -17,8 +17,12 @@ export const workerSamples = {
   SHUTDOWN: deadlinesMs.flatMap((timeoutMs) =>
     flags.map((nothingToDrain) => ({ type: 'SHUTDOWN', timeoutMs, nothingToDrain }) as const),
   ),
-  NOTHING_RUNNABLE: flags.map((retryPending) => ({ type: 'NOTHING_RUNNABLE', retryPending }) as const),
-  PERMIT_DENIED: flags.map((closureWaiting) => ({ type: 'PERMIT_DENIED', closureWaiting }) as const),
+  NOTHING_RUNNABLE: flags.map(
+    (retryPending) => ({ type: 'NOTHING_RUNNABLE', retryPending }) as const,
+  ),
+  PERMIT_DENIED: flags.map(
+    (closureWaiting) => ({ type: 'PERMIT_DENIED', closureWaiting }) as const,
+  ),
 };
 
 /** The shutdown deadline of a path so far, from its last SHUTDOWN. */

@@ -27,7 +27,11 @@ import {
   SyncWorker,
   type WorkerState,
 } from '../../src/index.js';
-import { runtimeCanSend, shutdownDeadlineMs, workerRuntimePaths } from '../generated/worker.paths.js';
+import {
+  runtimeCanSend,
+  shutdownDeadlineMs,
+  workerRuntimePaths,
+} from '../generated/worker.paths.js';
 import { describeRuntimePaths, type RuntimeStep } from '../support/runtime-coverage.js';
 import { settled } from '../support/tasks.js';
 
@@ -101,7 +105,9 @@ function setUp(inspect: (event: import('xstate').InspectionEvent) => void): Worl
     idleAfterMs: IDLE_AFTER_MS,
     latencyTracker: false,
     backlog: memoryBacklog(),
-    handlers: { write: (_payload: unknown, context: DurableContext) => call(world, 'durable', context.key) },
+    handlers: {
+      write: (_payload: unknown, context: DurableContext) => call(world, 'durable', context.key),
+    },
     retry: { baseMs: RETRY_MS, maxMs: RETRY_MS },
     countsAsFailure: (error) => !(error instanceof Flaky),
   });
@@ -189,7 +195,7 @@ function breakerRefuses(world: World, holdProbe: boolean): void {
   expect(world.breaker.allow()).toBe(true);
 }
 
-async function permitDenied(world: World, step: Step, closureWaiting: boolean): Promise<void> {
+async function permitDenied(world: World, _step: Step, closureWaiting: boolean): Promise<void> {
   await quiet();
   breakerRefuses(world, closureWaiting);
   await quiet();
@@ -197,7 +203,11 @@ async function permitDenied(world: World, step: Step, closureWaiting: boolean): 
   await settleAll(world, false);
 }
 
-async function shutdown(world: World, step: Step, event: { timeoutMs: number; nothingToDrain: boolean }) {
+async function shutdown(
+  world: World,
+  step: Step,
+  event: { timeoutMs: number; nothingToDrain: boolean },
+) {
   if (event.nothingToDrain) {
     if (drainOf(step.before) === 'running') await settleAll(world, false);
   } else {
@@ -262,7 +272,9 @@ function check(world: World, s: Step, label: string): void {
   expect(stats.completed, `completed after ${label}`).toBe(expected.completed);
   expect(stats.retried, `retried after ${label}`).toBe(expected.retried);
   // Durable tasks are kept until delivered, whatever the lifecycle does.
-  expect(stats.backlog, `backlog after ${label}`).toBe(expected.durableEnqueued - expected.delivered);
+  expect(stats.backlog, `backlog after ${label}`).toBe(
+    expected.durableEnqueued - expected.delivered,
+  );
   expect(stats.running, `running after ${label}`).toBe(inFlight(world) === undefined ? 0 : 1);
   // Per key, durable runs start in order and one at a time: a key's runs are all of one task.
   const started = world.calls.filter((c) => c.kind === 'durable').map((c) => c.key);

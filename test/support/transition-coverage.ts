@@ -242,7 +242,9 @@ export function edgeCoveringPaths<TMachine extends AnyStateMachine>(
     input: options.input,
     events: eventsFor(
       options.samples ?? {},
-      options.allowEvent as ((snapshot: AnyMachineSnapshot, event: EventObject) => boolean) | undefined,
+      options.allowEvent as
+        | ((snapshot: AnyMachineSnapshot, event: EventObject) => boolean)
+        | undefined,
     ),
     // @xstate/graph also passes the event and previous state; a vertex is the state alone.
     serializeState: (snapshot) => serializeState(snapshot),

@@ -1,0 +1,114 @@
+import type { ActorRefFrom } from 'xstate';
+import type { breakerMachine } from '../../machines/breaker.machine.js';
+import type { backlogMachine } from '../../machines/projections/backlog.machine.js';
+import type { latencyMachine } from '../../machines/projections/latency.machine.js';
+import type { BacklogOpened, DeadLetter } from '../backlog/types.js';
+import { CircuitBreaker } from '../CircuitBreaker.js';
+import { DurableQueue, type DurableQueueHost } from '../durable/DurableQueue.js';
+import { BacklogError } from '../errors/BacklogError.js';
+import { LatencyTracker, type LatencyTrackerOptions } from '../LatencyTracker.js';
+import { BreakerGate } from './breakerGate.js';
+import type { ClosureSource } from './closureSource.js';
+import { DrainLoop } from './drainLoop.js';
+import { DurableSource } from './durableSource.js';
+import type { Fates } from './fates.js';
+import type { LifecycleBridge } from './lifecycle.js';
+import type { WorkerSettings } from './options.js';
+import { Runner } from './runner.js';
+import { DEFAULT_TASK_TIMEOUT_MS, type SyncWorkerActor } from './types.js';
+
+/**
+ * The breaker a worker uses: the one the user gave, a facade over the
+ * system's own `breaker` child, or none.
+ */
+export function connectBreaker(
+  settings: WorkerSettings,
+  root: SyncWorkerActor,
+): CircuitBreaker | undefined {
+  if (settings.system.breaker === 'none') return undefined;
+  if (settings.breaker !== undefined) return settings.breaker;
+  const actor = root.system.get('breaker') as ActorRefFrom<typeof breakerMachine>;
+  return new CircuitBreaker({ logger: settings.logger }, actor);
+}
+
+/** The tracker a worker uses: the one the user gave, a facade over the system's own `tracker` child, or none. */
+export function connectTracker(
+  settings: WorkerSettings,
+  root: SyncWorkerActor,
+): LatencyTracker | undefined {
+  if (settings.tracker === undefined) return undefined;
+  if (settings.tracker instanceof LatencyTracker) return settings.tracker;
+  const actor = root.system.get('tracker') as ActorRefFrom<typeof latencyMachine>;
+  return new LatencyTracker(settings.tracker as LatencyTrackerOptions, actor);
+}
+
+/** The durable tasks' source over the store the worker opened, or none without a backlog. */
+export function durableSourceFor(
+  settings: WorkerSettings,
+  opened: BacklogOpened | undefined,
+  root: SyncWorkerActor,
+  fates: Fates,
+  host: DurableQueueHost,
+): DurableSource | undefined {
+  const durable = settings.durable;
+  if (durable === undefined || opened === undefined) return undefined;
+  const queue = new DurableQueue({
+    store: durable.store,
+    nextSeq: opened.nextSeq,
+    pendingByKey: opened.pendingByKey,
+    maxCached: settings.maxQueue,
+    retry: durable.retry,
+    clock: settings.clock,
+    actor: root.system.get('backlog') as ActorRefFrom<typeof backlogMachine>,
+    host,
+  });
+  return new DurableSource(queue, durable.handlers, fates);
+}
+
+/** The parts a worker is built from before its drain: they exist before the runner does. */
+export interface CoreParts {
+  closures: ClosureSource;
+  durable: DurableSource | undefined;
+  fates: Fates;
+  lifecycle: LifecycleBridge;
+  breaker: CircuitBreaker | undefined;
+  tracker: LatencyTracker | undefined;
+}
+
+/** Every part of a worker. */
+export interface WorkerParts extends CoreParts {
+  gate: BreakerGate;
+  runner: Runner;
+  drain: DrainLoop;
+}
+
+/** Adds the breaker gate, the runner and the drain loop (each tells the other through its own interface). */
+export function withDrain(settings: WorkerSettings, core: CoreParts): WorkerParts {
+  const { closures, durable, lifecycle, tracker } = core;
+  const gate = new BreakerGate(core.breaker, settings.countsAsFailure, settings.logger);
+  const trace = settings.trace ? lifecycle.trace : undefined;
+  const host = { runEnded: () => drain.runEnded() };
+  const runner = new Runner(settings.clock, gate, tracker, host, trace);
+  const timeoutMs = tracker === undefined ? () => DEFAULT_TASK_TIMEOUT_MS : () => tracker.timeout();
+  const drain = new DrainLoop(closures, durable, runner, gate, lifecycle, timeoutMs);
+  return { ...core, gate, runner, drain };
+}
+
+/**
+ * A stored record could not be read: the store buried it; it is told like any
+ * dead letter. During `open()` the queue does not exist yet, and the record
+ * was never counted as pending.
+ */
+export function reportCorrupt(
+  letter: DeadLetter,
+  settings: WorkerSettings,
+  fates: Fates,
+  durable: DurableSource | undefined,
+): void {
+  settings.logger.error?.(
+    `SyncWorker: ${letter.reason} (key ${JSON.stringify(letter.key)}, seq ${letter.seq}); moved to the dead letters`,
+  );
+  const error = new BacklogError(settings.durable?.store.location, letter.reason);
+  if (durable === undefined) fates.buried(letter, error);
+  else durable.corrupt(letter, error);
+}
