@@ -1,0 +1,107 @@
+import { RECORD_FORMAT } from '../backlog/record.js';
+import type { BacklogStore } from '../backlog/types.js';
+import type { Parsed } from './args.js';
+import { ageSince, oneLine, table } from './format.js';
+import { type CliIo, plural, write, writeLines } from './output.js';
+
+/** What every command gets. */
+export interface Context {
+  args: Parsed;
+  store: BacklogStore;
+  io: CliIo;
+  now: number;
+}
+
+/** `stats`: counts per key, the oldest task's age, dead letters. */
+export async function stats({ args, store, io, now }: Context): Promise<void> {
+  const s = store.stats();
+  const keys = Object.keys(s.byKey).sort();
+  const oldestAgeMs =
+    s.oldestEnqueuedAt === undefined ? null : Math.max(0, now - s.oldestEnqueuedAt);
+  if (args.json) {
+    const byKey: Record<string, number> = {};
+    for (const key of keys) byKey[key] = s.byKey[key] ?? 0;
+    const report = {
+      location: store.location,
+      pending: s.pending,
+      byKey,
+      oldestEnqueuedAt: s.oldestEnqueuedAt ?? null,
+      oldestAgeMs,
+      deadLetters: s.deadLetters,
+    };
+    await write(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `backlog ${store.location}`,
+    `pending: ${s.pending}${keys.length > 0 ? ` in ${plural(keys.length, 'key')}` : ''}`,
+    ...table(keys.map((key) => [`  ${oneLine(key)}`, String(s.byKey[key] ?? 0)])),
+    s.oldestEnqueuedAt === undefined
+      ? 'oldest pending: none'
+      : `oldest pending: ${ageSince(s.oldestEnqueuedAt, now)} (enqueued ${new Date(s.oldestEnqueuedAt).toISOString()})`,
+    `dead letters: ${s.deadLetters}`,
+  ];
+  await writeLines(io.stdout, lines);
+}
+
+/** `list`: pending tasks (or, with `--dead`, dead letters), oldest first, up to `--limit`. */
+export async function list({ args, store, io, now }: Context): Promise<void> {
+  // One more than asked, to tell whether the list was cut.
+  const records = store.list({ key: args.key, limit: args.limit + 1 });
+  const shown = records.slice(0, args.limit);
+  if (shown.length === 0) {
+    const scope = args.key === undefined ? '' : ` for key ${JSON.stringify(args.key)}`;
+    await write(io.stdout, `no pending tasks${scope}\n`);
+    return;
+  }
+  const rows = [
+    ['SEQ', 'KEY', 'ID', 'HANDLER', 'ATTEMPTS', 'AGE', 'LAST ERROR'],
+    ...shown.map((r) => [
+      String(r.seq),
+      oneLine(r.key),
+      oneLine(r.id),
+      oneLine(r.handler),
+      String(r.attempts),
+      ageSince(r.enqueuedAt, now),
+      r.lastError === undefined ? '-' : oneLine(r.lastError),
+    ]),
+  ];
+  await writeLines(io.stdout, table(rows));
+  if (records.length > args.limit) {
+    await write(
+      io.stderr,
+      `showing the oldest ${plural(args.limit, 'task')}; more are pending (raise --limit)\n`,
+    );
+  }
+}
+
+/** `export`: every record as one JSON line each. */
+export async function exportRecords({ args, store, io }: Context): Promise<void> {
+  const records = args.dead ? store.deadLetters() : store.list();
+  // The stored format (see encodeRecord), with `seq` kept in the line since no store key holds it.
+  await writeLines(
+    io.stdout,
+    records.map((record) => JSON.stringify({ v: RECORD_FORMAT, ...record })),
+  );
+}
+
+/** `requeue-dead`: every dead letter back to the end of its key. */
+export async function requeueDead({ store, io }: Context, nextSeq: number): Promise<void> {
+  let seq = nextSeq;
+  const revived = await store.requeueDead(() => seq++);
+  await write(
+    io.stdout,
+    revived.length === 0
+      ? `no dead letters in ${store.location}\n`
+      : `requeued ${plural(revived.length, 'dead letter')} in ${store.location}\n`,
+  );
+}
+
+/** `purge --yes`: deletes every pending task and dead letter. */
+export async function purge({ store, io }: Context, pending: number, dead: number): Promise<void> {
+  const removed = await store.purge();
+  await write(
+    io.stdout,
+    `purged ${plural(removed, 'record')} (${plural(pending, 'pending task')}, ${plural(dead, 'dead letter')}) from ${store.location}\n`,
+  );
+}
