@@ -46,7 +46,7 @@ import {
   transition,
 } from 'xstate';
 import { type WorkerEvent, workerMachine } from '../../../machines/worker.machine.js';
-import type { DrainState, WorkerState } from '../../../src/index.js';
+import type { BreakerState, DrainState, WorkerState } from '../../../src/index.js';
 
 /** The model's handlers for the machine's effects. */
 export interface LifecycleEffects {
@@ -54,6 +54,18 @@ export interface LifecycleEffects {
   abandonRemaining?(): void;
   /** The worker is done (`shutdown()` resolves). */
   release?(): void;
+}
+
+/** What a model knows of the drain with the worker at rest (for {@link LifecycleModel.atRest}). */
+export interface RestFacts {
+  /** A task runs. */
+  running: boolean;
+  /** Some durable task could start now (its key is ready). */
+  ready: boolean;
+  closuresWaiting: number;
+  breaker: BreakerState;
+  /** Some durable task waits out a retry backoff. */
+  retryPending: boolean;
 }
 
 interface Timer {
@@ -70,11 +82,15 @@ export class LifecycleModel {
   private stepping = false;
   private lingerSince: number | undefined;
   private releases = 0;
+  /** When the shutdown deadline falls, as the machine set it (kept after it fell due). */
+  deadline: number | undefined;
+  /** Whether the machine's `abandonRemaining` ran. */
+  abandoned = false;
 
   constructor(
     private readonly now: () => number,
     private readonly idleAfterMs: number,
-    private readonly effects: LifecycleEffects,
+    private readonly effects: LifecycleEffects = {},
   ) {}
 
   // --- what the worker is (from the snapshot) ------------------------------
@@ -173,6 +189,21 @@ export class LifecycleModel {
     this.send({ type: 'SHUTDOWN', timeoutMs, nothingToDrain });
   }
 
+  /**
+   * For a model that checks the worker at rest instead of replaying its loop:
+   * what the drain loop told the lifecycle when it stopped with nothing
+   * started (`nothingToStart`, `refused` in `drainLoop.ts`). Only a `running`
+   * drain with nothing running decides anything; the other states wait for
+   * an event the model sends as it meets the fact (work arrived, the breaker
+   * changed, a timer). A drain that could start a task but did not is a
+   * stall, left for the model's progress check to report.
+   */
+  atRest(f: RestFacts): void {
+    if (this.drain !== 'running' || f.running) return;
+    if (f.breaker === 'open' && f.ready) this.permitDenied(f.closuresWaiting > 0);
+    else if (!f.ready && f.closuresWaiting === 0) this.nothingRunnable(f.retryPending);
+  }
+
   /** Sends every delayed event due by the model's clock, earliest first. */
   fireTimers(): void {
     for (;;) {
@@ -211,7 +242,8 @@ export class LifecycleModel {
           delay: number | undefined;
         };
         if (delay === undefined) throw new Error(`model: an undelayed raise of ${event.type}`);
-        this.timers.set(id ?? event.type, { at: this.now() + delay, event });
+        this.deadline = this.now() + delay;
+        this.timers.set(id ?? event.type, { at: this.deadline, event });
         return;
       }
       case 'xstate.cancel':
@@ -220,6 +252,7 @@ export class LifecycleModel {
       case 'startDraining':
         return;
       case 'abandonRemaining':
+        this.abandoned = true;
         this.effects.abandonRemaining?.();
         return;
       case 'release':
