@@ -12,6 +12,13 @@
  * `nothingToDrain`). What the worker is (`state`, `drain`, whether admission
  * is open, whether it is done) is read from the snapshot, never kept beside it.
  *
+ * Two models drive it two ways. The closure model (./worker-model.ts) replays
+ * the drain loop and calls the fact methods where its loop meets them. The
+ * durable model (./durable-model.ts) checks the worker's log instead: it sends
+ * work arrivals and breaker changes as it consumes them, and at each rest lets
+ * {@link LifecycleModel.atRest} send what the drain loop concluded when it
+ * stopped.
+ *
  * Effects. `transition()` executes nothing: it returns the actions the step
  * asks for. `abandonRemaining` and `release` run the model's own handlers
  * (the deadline's fates are the model's business, the moment is the
