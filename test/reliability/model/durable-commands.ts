@@ -142,6 +142,7 @@ function startWorker(r: DurableWorld): SyncWorker {
       clock: r.clock,
       backlog: r.backlog,
       maxQueue: r.params.maxQueue,
+      idleAfterMs: DURABLE_TIMING.idleAfterMs,
       logger: r.logger,
       handlers: {
         write: (payload: { seq: number }, context: DurableContext) =>
@@ -377,9 +378,17 @@ export function checkInvariants(m: DurableModel, r: DurableWorld, after: string)
     m.settledLog,
     `${at}: a fate half told (onDeadLetter without taskFailed, or a refusal without it)`,
   );
+  m.atRest(now);
   const w = r.worker;
-  const finished = m.shutdownAt !== undefined && !w.isRunning;
-  if (!finished) {
+  const life = { state: w.state, drain: w.stats().drain };
+  const expectedLife = { state: m.lifecycle.state, drain: m.lifecycle.drain };
+  ensure(
+    life.state === expectedLife.state && life.drain === expectedLife.drain,
+    `${at}: the lifecycle (state, stats().drain)`,
+    life,
+    expectedLife,
+  );
+  if (!m.finished) {
     const call = m.current;
     if (call !== undefined) {
       ensure(
@@ -649,12 +658,18 @@ async function shutDown(
   refuseAfterShutdown(m, r, `${label} (shutdown called)`);
   await settled();
   checkInvariants(m, r, `${label} (shutdown called)`);
+  // shutdown() resolves exactly when the lifecycle releases the worker.
+  const resolvedWhenReleased = (where: string) =>
+    ensure(resolved === m.finished, `${where}: shutdown() resolved`, resolved, m.finished);
+  resolvedWhenReleased(`${label} (shutdown called)`);
   for (let steps = 0; !resolved; steps++) {
     const next = r.clock.nextDue();
     ensure(next !== undefined && steps < 1_000, `${label}: shutdown() never resolved`);
     r.clock.moveTo(next as number);
     await settled();
-    checkInvariants(m, r, `${label} (shutting down), at ${r.clock.now()} ms`);
+    const where = `${label} (shutting down), at ${r.clock.now()} ms`;
+    checkInvariants(m, r, where);
+    resolvedWhenReleased(where);
   }
   await done;
   try {

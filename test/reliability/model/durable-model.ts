@@ -59,6 +59,12 @@
  * The model also knows every task's place: pending (which the test holds
  * against `backlog.list()`, `backlog.stats()` and `stats().backlog`), delivered,
  * or dead (against `backlog.deadLetters()`).
+ *
+ * The lifecycle is the real worker machine stepped with `transition()`
+ * (./lifecycle-model.ts, one per worker), told when work arrives and the
+ * breaker changes, and at rest what the drain loop concludes (`atRest`).
+ * Refusal at shutdown, the deadline, and when `shutdown()` resolves come from
+ * it, and `stats().state` and `.drain` are held against it.
  */
 import { inspect } from 'node:util';
 import {
@@ -69,6 +75,7 @@ import {
   TaskTimeoutError,
   WorkerShutdownError,
 } from '../../../src/index.js';
+import { LifecycleModel } from './lifecycle-model.js';
 
 /** The worker's settings in every run (`maxQueue`, the threshold and `maxAttempts` vary per run). */
 export const DURABLE_TIMING = {
@@ -81,6 +88,8 @@ export const DURABLE_TIMING = {
   shutdownMs: [304, 0, 1_504],
   retryBaseMs: 10,
   retryMaxMs: 160,
+  /** The drain lingers this long before it goes idle (the worker's default). */
+  idleAfterMs: 1,
 } as const;
 
 /** Slack for times built by adding jittered (fractional) backoffs. */
@@ -313,9 +322,14 @@ export class DurableModel {
   readonly abandonedHeld: Call[] = [];
   /** How many log entries were consumed. */
   consumed = 0;
-  /** A shutdown of the current worker is under way; its deadline. */
-  shutdownAt: number | undefined;
+  /** The current worker's lifecycle machine, stepped with `transition()`. */
+  lifecycle = this.freshLifecycle();
   readonly coverage = emptyCoverage();
+
+  /** The model's time: that of the log entry or rest it is at. */
+  private time = 0;
+  /** A deadline set at a rest falls due no sooner than the clock's next move (a 0 ms one too). */
+  private timersArmed = true;
 
   private w: Generation = freshGeneration();
   private readonly calls = new Map<number, CallState>();
@@ -338,6 +352,7 @@ export class DurableModel {
     this.promote(now);
     this.position++;
     if (this.pendingOf(key).length === 0) this.readySince.set(key, this.position);
+    this.lifecycle.workArrived();
     this.durable.push({
       seq,
       key,
@@ -361,12 +376,11 @@ export class DurableModel {
   /** A closure task is enqueued; returns its id and what `enqueue` must return. */
   acceptClosure(body: ClosureBody): { id: number; accepted: boolean } {
     const id = this.closures.length;
-    const refusedBy =
-      this.shutdownAt !== undefined
-        ? 'shutdown'
-        : this.w.breaker === 'open'
-          ? 'breaker'
-          : undefined;
+    const refusedBy = !this.lifecycle.admissionOpen
+      ? 'shutdown'
+      : this.w.breaker === 'open'
+        ? 'breaker'
+        : undefined;
     const accepted = refusedBy === undefined;
     const task: ClosureState = {
       id,
@@ -384,6 +398,7 @@ export class DurableModel {
       victim.dropExpected = true;
     }
     this.closureWaiting.push(id);
+    this.lifecycle.workArrived();
     return { id, accepted };
   }
 
@@ -392,8 +407,34 @@ export class DurableModel {
     this.refusalsExpected++;
   }
 
+  /** `shutdown({ timeoutMs })` is called, with the worker at rest. */
   shutdownStarted(now: number, timeoutMs: number): void {
-    this.shutdownAt = now + timeoutMs;
+    this.time = now;
+    const nothingToDrain =
+      this.current === undefined && this.closureWaiting.length === 0 && this.lifecycle.resting;
+    this.lifecycle.shutdown(timeoutMs, nothingToDrain);
+    this.timersArmed = false;
+  }
+
+  /** The machine's `release` ran: `shutdown()` resolves. */
+  get finished(): boolean {
+    return this.lifecycle.released;
+  }
+
+  /** At rest at `now` (the test checks): the machine's timers, the linger, then what the drain concludes. */
+  atRest(now: number): void {
+    this.advanceTo(now);
+    const retryPending = this.durable.some(
+      (t) => t.state === 'pending' && t.retryAt !== undefined && t.retryAt > now,
+    );
+    this.lifecycle.atRest({
+      running: this.current !== undefined,
+      ready: this.readySince.size > 0,
+      closuresWaiting: this.closureWaiting.length,
+      breaker: this.w.breaker,
+      retryPending,
+    });
+    this.timersArmed = true;
   }
 
   /**
@@ -401,12 +442,9 @@ export class DurableModel {
    * deadline and released: it stays first in its key, its attempt not counted.
    */
   shutdownFinished(now: number): void {
-    const deadline = this.shutdownAt as number;
     ensure(
-      now <= deadline + EPS,
-      `shutdown resolved at ${now} ms, after its deadline`,
-      now,
-      deadline,
+      this.finished,
+      `shutdown resolved at ${now} ms, but the lifecycle is ${this.lifecycle.state}`,
     );
     const call = this.current;
     if (call !== undefined) {
@@ -433,13 +471,15 @@ export class DurableModel {
   restarted(): void {
     this.gen++;
     this.w = freshGeneration();
-    this.shutdownAt = undefined;
+    this.lifecycle = this.freshLifecycle();
     this.readySince.clear();
     this.position++;
     for (const t of this.durable) {
       t.retryAt = undefined;
       if (t.state === 'pending') this.readySince.set(t.key, this.position);
     }
+    // The new worker delivers what the last one left without waiting for new work.
+    if (this.readySince.size > 0) this.lifecycle.workArrived();
     this.coverage.restarts++;
   }
 
@@ -464,7 +504,7 @@ export class DurableModel {
       const e = log[this.consumed] as Observed;
       this.consumed++;
       this.position++;
-      this.promote(e.at);
+      this.advanceTo(e.at);
       const where = `${describeEvent(e)} at ${e.at} ms`;
       if (this.awaitingFailedFor !== undefined) {
         ensure(
@@ -484,6 +524,10 @@ export class DurableModel {
       }
       switch (e.type) {
         case 'start':
+          ensure(
+            this.lifecycle.drain === 'running' && !this.lifecycle.lingering,
+            `${where}: a run began while the lifecycle was ${this.lifecycle.state}, lingering or not running`,
+          );
           if (e.call.kind === 'durable') this.startDurable(e.call, e.at, where);
           else this.startClosure(e.call, where);
           break;
@@ -505,6 +549,7 @@ export class DurableModel {
         case 'breaker':
           ensure(e.from === this.w.breaker, `${where}: the breaker was ${this.w.breaker}`);
           this.w.breaker = e.to;
+          this.lifecycle.breakerChanged();
           break;
         case 'fate':
           this.closureFate(e, where);
@@ -837,8 +882,8 @@ export class DurableModel {
       } else {
         ensure(
           error instanceof WorkerShutdownError &&
-            this.shutdownAt !== undefined &&
-            near(e.at, this.shutdownAt),
+            this.lifecycle.abandoned &&
+            near(e.at, this.lifecycle.deadline as number),
           `${where}: a waiting task failed with`,
           error,
         );
@@ -882,8 +927,8 @@ export class DurableModel {
         ensure(
           c.body === 'held' &&
             st.outcome === undefined &&
-            this.shutdownAt !== undefined &&
-            near(e.at, this.shutdownAt),
+            this.lifecycle.abandoned &&
+            near(e.at, this.lifecycle.deadline as number),
           `${where}: a running task failed with WorkerShutdownError away from the shutdown deadline`,
         );
         w.failed++;
@@ -920,12 +965,13 @@ export class DurableModel {
     return [...this.readySince.keys()];
   }
 
-  /** Makes the keys whose backoff ended by `now` ready, as the worker's retry timer does. */
+  /** Makes the keys whose backoff ended by `now` ready, as the worker's retry timer does (work arrived). */
   promote(now: number): void {
     for (const t of this.durable) {
       if (t.state !== 'pending' || t.retryAt === undefined || t.retryAt > now) continue;
       if (this.readySince.has(t.key) || this.current?.key === t.key) continue;
       this.readySince.set(t.key, this.position);
+      this.lifecycle.workArrived();
     }
   }
 
@@ -968,6 +1014,19 @@ export class DurableModel {
     ensure(other === undefined, `d${t.seq} has the id of d${other}`, id);
     this.ids.set(id, t.seq);
     t.id = id;
+  }
+
+  private freshLifecycle(): LifecycleModel {
+    return new LifecycleModel(() => this.time, DURABLE_TIMING.idleAfterMs);
+  }
+
+  /** Moves the model's time to `at`: backoffs, the machine's timers and the linger due by then end. */
+  private advanceTo(at: number): void {
+    this.time = Math.max(this.time, at);
+    this.promote(at);
+    if (this.timersArmed) this.lifecycle.fireTimers();
+    const lingerEnd = this.lifecycle.lingerEndsAt();
+    if (lingerEnd !== undefined && lingerEnd <= at + EPS) this.lifecycle.lingerEnded();
   }
 
   private headOf(key: string): DurableTaskState | undefined {

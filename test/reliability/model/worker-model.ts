@@ -21,6 +21,16 @@
  * - after the queue empties the worker stays `draining` for `idleAfterMs`,
  *   then goes `idle`, unless work arrives first.
  *
+ * The lifecycle is not the model's own: `lifecycle` (./lifecycle-model.ts)
+ * steps the real worker machine with XState's pure `transition()`. The model
+ * tells it what it meets (work arrived, nothing runnable, the permit denied,
+ * the breaker changed, shutdown called) with the facts it knows, and reads
+ * from its snapshot whether the worker is blocked, stopping or done, and its
+ * `state()`. The shutdown deadline is the machine's `after` delay, which
+ * `transition()` returns as a delayed `xstate.raise`; the lifecycle model
+ * keeps it on this model's clock, so `dueEvents` lists it and `fire` sends it
+ * back, and the fates at the deadline follow the machine's `abandonRemaining`.
+ *
  * Time: the model knows every pending timer (task deadline, probe interval,
  * probe permit, shutdown deadline). The timings below are chosen so that no two
  * of them can fall due at the same instant except a worker probe's deadline and
@@ -32,6 +42,7 @@
  * model ambiguous.
  */
 import type { BreakerState, SyncWorkerStats, WorkerState } from '../../../src/index.js';
+import { LifecycleModel } from './lifecycle-model.js';
 
 /** The worker's settings in every model run; `maxQueue` and the threshold vary per run. */
 export const TIMING = {
@@ -154,15 +165,11 @@ export class WorkerModel {
   // The worker.
   readonly queue: number[] = [];
   running: Running | undefined;
-  blocked = false;
-  draining = false;
-  /** The queue is empty, but the lifecycle stays `draining` until `idleAfterMs` passes. */
-  lingering = false;
-  private idleSince = 0;
+  /** The worker machine, stepped with `transition()`: the one source of the lifecycle state. */
+  readonly lifecycle = new LifecycleModel(() => this.now, TIMING.idleAfterMs, {
+    abandonRemaining: () => this.abandonRemaining(),
+  });
   started = false;
-  shutdownCalled = false;
-  finished = false;
-  private shutdownDeadline: number | undefined;
   completed = 0;
   failed = 0;
   timedOut = 0;
@@ -180,17 +187,16 @@ export class WorkerModel {
   enqueue(body: Body, name: string): boolean {
     const id = this.tasks.length;
     this.tasks.push({ id, name, body });
-    if (this.shutdownCalled) return this.refuse(id, 'WorkerShutdownError');
+    if (!this.lifecycle.admissionOpen) return this.refuse(id, 'WorkerShutdownError');
     if (this.breaker === 'open') return this.refuse(id, 'BreakerOpenError');
     this.started = true;
     // A worker with nothing running sets a burst's first task apart to run: the oldest
     // task *after* it is the one dropped.
-    const kept = this.running === undefined && !this.blocked ? 1 : 0;
+    const kept = this.running === undefined && this.lifecycle.drain !== 'blocked' ? 1 : 0;
     const victim =
       this.queue.length >= this.maxQueue + kept ? this.queue.splice(kept, 1)[0] : undefined;
     this.queue.push(id);
-    this.draining = true;
-    this.lingering = false;
+    this.lifecycle.workArrived();
     if (victim !== undefined) this.drop(victim);
     return true;
   }
@@ -205,11 +211,12 @@ export class WorkerModel {
     this.outcome(ok, value);
   }
 
+  /** Idempotent: as in the worker, only the first call reaches the machine (its deadline stands). */
   shutdown(timeoutMs: number): void {
-    if (this.shutdownCalled) return; // idempotent: the first deadline stands
-    this.shutdownCalled = true;
-    if (this.draining && !this.lingering) this.shutdownDeadline = this.now + timeoutMs;
-    else this.finish();
+    if (!this.lifecycle.admissionOpen) return;
+    const nothingToDrain =
+      this.running === undefined && this.queue.length === 0 && this.lifecycle.resting;
+    this.lifecycle.shutdown(timeoutMs, nothingToDrain);
   }
 
   /** `breaker.recordFailure()` from outside the worker; in half_open it decides, permit or not. */
@@ -268,10 +275,10 @@ export class WorkerModel {
     if (this.breaker === 'open') {
       due.push({ at: this.openedAt + TIMING.probeIntervalMs, kind: 'probeInterval' });
     }
-    if (this.shutdownDeadline !== undefined) {
-      due.push({ at: this.shutdownDeadline, kind: 'shutdown' });
-    }
-    if (this.lingering) due.push({ at: this.idleSince + TIMING.idleAfterMs, kind: 'idle' });
+    const deadline = this.lifecycle.nextTimer();
+    if (deadline !== undefined) due.push({ at: deadline, kind: 'shutdown' });
+    const lingerEnd = this.lifecycle.lingerEndsAt();
+    if (lingerEnd !== undefined) due.push({ at: lingerEnd, kind: 'idle' });
     return due.sort((a, b) => a.at - b.at || DUE_ORDER.indexOf(a.kind) - DUE_ORDER.indexOf(b.kind));
   }
 
@@ -338,11 +345,10 @@ export class WorkerModel {
         this.setBreaker('half_open', false);
         return;
       case 'shutdown':
-        this.shutdownDeadlineReached();
+        this.lifecycle.fireTimers();
         return;
       case 'idle':
-        this.lingering = false;
-        this.draining = false;
+        this.lifecycle.lingerEnded();
         return;
     }
   }
@@ -358,10 +364,12 @@ export class WorkerModel {
   }
 
   state(): WorkerState {
-    if (this.finished) return 'shutdown';
-    if (this.shutdownCalled) return 'stopping';
-    if (this.blocked) return 'blocked';
-    return this.draining ? 'draining' : 'idle';
+    return this.lifecycle.state;
+  }
+
+  /** The machine's `release` ran: the worker is done, and `shutdown()` resolves. */
+  get finished(): boolean {
+    return this.lifecycle.released;
   }
 
   /** The closure-task fields of `stats()`. */
@@ -404,18 +412,15 @@ export class WorkerModel {
       this.openedAt = this.now;
       this.failWaiting('BreakerOpenError');
     }
-    this.blocked = false; // a blocked worker tries again on any change
+    this.lifecycle.breakerChanged(); // a blocked worker tries again on any change
   }
 
+  /** Starts tasks while the lifecycle's drain is `running`; tells it what stops the loop. */
   private pump(): void {
-    while (this.running === undefined && !this.blocked && !this.finished) {
+    while (this.running === undefined && this.lifecycle.drain === 'running') {
       const next = this.queue[0];
       if (next === undefined) {
-        if (this.shutdownCalled) this.finish();
-        else if (this.draining && !this.lingering) {
-          this.lingering = true;
-          this.idleSince = this.now;
-        }
+        this.lifecycle.nothingRunnable(false); // closure tasks never wait out a retry
         return;
       }
       const timeoutMs = this.timeoutMs();
@@ -425,9 +430,9 @@ export class WorkerModel {
       }
       if (this.breaker === 'half_open') {
         if (this.probing) {
-          this.blocked = true;
           // The task set apart cannot run after all: the bound applies to it too.
           if (this.queue.length > this.maxQueue) this.drop(this.queue.shift() as number);
+          this.lifecycle.permitDenied(this.queue.length > 0);
           return;
         }
         this.allow('worker', timeoutMs);
@@ -473,7 +478,8 @@ export class WorkerModel {
     this.markStale(r.id);
   }
 
-  private shutdownDeadlineReached(): void {
+  /** The machine's `abandonRemaining`, at the shutdown deadline (its `release` follows). */
+  private abandonRemaining(): void {
     const r = this.running;
     this.running = undefined;
     if (r !== undefined) {
@@ -485,7 +491,6 @@ export class WorkerModel {
       this.failed++;
       this.setFate(id, { kind: 'library', name: 'WorkerShutdownError' });
     }
-    this.finish();
   }
 
   private failWaiting(name: LibraryError): void {
@@ -499,13 +504,6 @@ export class WorkerModel {
     this.refused++;
     this.setFate(id, { kind: 'library', name });
     return false;
-  }
-
-  private finish(): void {
-    this.finished = true;
-    this.draining = false;
-    this.lingering = false;
-    this.shutdownDeadline = undefined;
   }
 
   private observe(ms: number): void {
