@@ -15,14 +15,19 @@ interface RunSample {
   p75: number;
 }
 
-/** One row (case, table, row name) across the runs of one side. */
-export interface RowSeries {
+/** What names a row across runs and sides, and how to read its numbers. */
+export interface RowKey {
   caseId: string;
   groupId: string;
   row: string;
+  /** A change in a peer or baseline row, whose code is the same on both sides, is the machine's drift. */
   role: Role;
   unit: string;
   quantity: Quantity;
+}
+
+/** One row (case, table, row name) across the runs of one side. */
+export interface RowSeries extends RowKey {
   samples: RunSample[];
 }
 
@@ -42,14 +47,7 @@ export interface Side {
 export type Verdict = 'regression' | 'better' | 'ok' | 'new' | 'gone';
 
 /** One line of the comparison; `before` or `after` is missing for `new` and `gone` rows. */
-export interface Comparison {
-  caseId: string;
-  groupId: string;
-  row: string;
-  /** A change in a peer or baseline row, whose code is the same on both sides, is the machine's drift. */
-  role: Role;
-  unit: string;
-  quantity: Quantity;
+export interface Comparison extends RowKey {
   before?: Side;
   after?: Side;
   /** after ÷ before, of the medians of medians. */

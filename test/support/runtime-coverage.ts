@@ -29,7 +29,7 @@ import {
   transition,
 } from 'xstate';
 import {
-  type DefinedTransition,
+  assertFullCoverage,
   definedTransitions,
   formatEvent,
   type TransitionPath,
@@ -264,20 +264,6 @@ async function runPath<TMachine extends AnyStateMachine, TWorld>(
 }
 
 /**
- * Prints `runtime coverage <name>: covered/defined` and fails, listing the missing ids,
- * unless the public objects took every transition of the definition.
- */
-function assertRuntimeCoverage(
-  name: string,
-  defined: readonly DefinedTransition[],
-  taken: ReadonlySet<string>,
-): void {
-  const missing = defined.filter(({ id }) => !taken.has(id)).map(({ id }) => id);
-  console.log(`runtime coverage ${name}: ${defined.length - missing.length}/${defined.length}`);
-  expect(missing, `transitions of ${name} the public objects never took`).toEqual([]);
-}
-
-/**
  * One `it` per path (named by its event sequence), then one `it` that prints `runtime coverage <name>: N/N` (transitions taken through the public objects, over all paths / transitions in the definition, using `definedTransitions`) and fails listing the missing ids below 100%.
  *
  * Each path gets fresh objects from `driver.setUp`. After setUp, some actor of the machine
@@ -331,7 +317,7 @@ export function describeRuntimePathSets<TMachine extends AnyStateMachine>(
       }
     }
     it('takes every defined transition through the public objects', () => {
-      assertRuntimeCoverage(name, defined, taken);
+      assertFullCoverage(name, defined, taken, 'runtime');
     });
   });
 }

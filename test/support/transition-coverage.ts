@@ -366,17 +366,20 @@ export function replayPath<TMachine extends AnyStateMachine>(
 }
 
 /**
- * Prints `transition coverage <name>: covered/defined` and fails, listing the missing
+ * Prints `transition coverage <name>: covered/defined` (or `runtime coverage …` for
+ * transitions taken through the public objects) and fails, listing the missing
  * transition ids, unless every defined transition was traversed.
  */
 export function assertFullCoverage(
   name: string,
   defined: readonly DefinedTransition[],
   traversed: ReadonlySet<string>,
+  kind: 'transition' | 'runtime' = 'transition',
 ): void {
   const missing = defined.filter(({ id }) => !traversed.has(id)).map(({ id }) => id);
-  console.log(`transition coverage ${name}: ${defined.length - missing.length}/${defined.length}`);
-  expect(missing, `transitions of ${name} never traversed`).toEqual([]);
+  console.log(`${kind} coverage ${name}: ${defined.length - missing.length}/${defined.length}`);
+  const by = kind === 'runtime' ? 'taken through the public objects' : 'traversed';
+  expect(missing, `transitions of ${name} never ${by}`).toEqual([]);
 }
 
 /** One set of generated paths and how to replay them; a machine may need several (one per input). */
