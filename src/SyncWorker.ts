@@ -80,6 +80,7 @@ export class SyncWorker {
   #resolveShutdown: (() => void) | undefined;
   // True from the first accepted task: `isRunning` reports it; nothing decides on it.
   #started = false;
+  // Set by the lifecycle's `release` action, which runs once; guards a second call all the same.
   #released = false;
 
   /**

@@ -17,7 +17,7 @@ const WATCHED = [
 
 type ActorName = keyof ActorStates;
 
-/** Leaf state ids of a state value: `{ draining: 'blocked' }` → `['worker.draining.blocked']`. */
+/** Leaf state ids of a state value: `{ active: { drain: 'blocked' } }` → `['worker.active.drain.blocked']`. */
 export function leafStateIds(machineId: string, value: StateValue): string[] {
   if (typeof value === 'string') return [`${machineId}.${value}`];
   return Object.entries(value).flatMap(([key, child]) =>

@@ -57,8 +57,8 @@ export async function renderMachineDiagrams(
 }
 
 /**
- * The visited ids plus every ancestor of each, so `worker.draining.blocked`
- * also marks the `worker.draining` cluster. Ids the machine lacks are left out.
+ * The visited ids plus every ancestor of each, so `worker.active.drain.blocked`
+ * also marks the `worker.active.drain` cluster. Ids the machine lacks are left out.
  */
 export function withAncestors(diagram: Diagram, visited: readonly string[]): Set<string> {
   const byId = new Map(diagram.states.map((state) => [state.id, state]));

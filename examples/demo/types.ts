@@ -140,7 +140,7 @@ export interface RunRecord {
   /**
    * The states each machine visited, by machine file stem (`breaker`,
    * `worker`, `latency`, `backlog`), as XState state ids (machine id, then
-   * the path), such as `breaker.half_open`, `worker.draining.blocked` or
+   * the path), such as `breaker.half_open`, `worker.active.drain.blocked` or
    * `tracker.adaptive.tracking` (the latency machine's id is `tracker`).
    */
   visited: Record<string, string[]>;

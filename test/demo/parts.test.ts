@@ -160,7 +160,10 @@ describe('the summary’s tallies', () => {
 describe('state ids of a snapshot value', () => {
   it('names the leaves by machine id and path', () => {
     expect(leafStateIds('breaker', 'open')).toEqual(['breaker.open']);
-    expect(leafStateIds('worker', { draining: 'blocked' })).toEqual(['worker.draining.blocked']);
+    expect(leafStateIds('worker', { active: { admission: 'open', drain: 'blocked' } })).toEqual([
+      'worker.active.admission.open',
+      'worker.active.drain.blocked',
+    ]);
     expect(leafStateIds('backlog', { open: { writes: 'idle', reads: 'replaying' } })).toEqual([
       'backlog.open.writes.idle',
       'backlog.open.reads.replaying',
