@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  BacklogFullError,
+  type BacklogRecord,
+  type BacklogStore,
+  memoryBacklog,
+  NonRetryableError,
+} from '../../src/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
+import { durableWorker } from '../support/durable.js';
 
 const DISK_FULL_CHILD = fileURLToPath(
   new URL('../fixtures/durable-disk-full-child.ts', import.meta.url),
@@ -131,4 +139,139 @@ describe.skipIf(process.platform === 'win32')('a group commit refused by a full 
     },
     CHILD_LIMIT_MS,
   );
+});
+
+/**
+ * A store whose appends wait until the test releases (or refuses) them: a
+ * group commit held in flight. `appended(n)` resolves once `n` appends in all
+ * have been asked for.
+ */
+function heldAppends(inner: BacklogStore) {
+  const held: { records: readonly BacklogRecord[]; resolve(): void; reject(e: Error): void }[] = [];
+  const asked: { count: number; resolve(): void }[] = [];
+  let appends = 0;
+  const store: BacklogStore = Object.assign(Object.create(inner) as BacklogStore, {
+    append: (records: readonly BacklogRecord[]) =>
+      new Promise<void>((resolve, reject) => {
+        held.push({ records, resolve, reject });
+        appends++;
+        for (const waiter of asked.filter((w) => w.count <= appends)) waiter.resolve();
+      }),
+  });
+  return {
+    store,
+    appended: (count: number) =>
+      new Promise<void>((resolve) => {
+        if (appends >= count) resolve();
+        else asked.push({ count, resolve });
+      }),
+    /** Writes the held appends to the inner store, then resolves them. */
+    release: async () => {
+      for (const append of held.splice(0)) {
+        // Called on the wrapper: the store's state set by open() lives there.
+        await inner.append.call(store, append.records);
+        append.resolve();
+      }
+    },
+    /** Refuses the oldest held append, as a full disk would. */
+    refuseOldest: () => {
+      held.shift()?.reject(new Error('ENOSPC: no space left on device, write'));
+    },
+  };
+}
+
+const STORES: readonly [string, () => BacklogStore][] = [
+  ['memoryBacklog', () => memoryBacklog()],
+  ['lmdbBacklog', () => lmdbBacklog({ path: tempDir() })],
+];
+
+describe('requeueDeadLetters() while a group commit is in flight', () => {
+  it.each(STORES)(
+    '(%s) delivers the flushed task of the same key, and the requeued one, once each',
+    async (_, makeStore) => {
+      const inner = makeStore();
+      const gate = heldAppends(inner);
+      const { worker, remote } = durableWorker({ breaker: false }, gate.store);
+      remote.answer(() => {
+        throw new NonRetryableError('rejected');
+      });
+      worker.enqueue({ handler: 'write', payload: 'dead', key: 'k', id: 'dead' });
+      await gate.appended(1);
+      await gate.release();
+      await worker.onIdle(); // "dead" is a dead letter of key k
+      remote.answer(() => 'ok');
+
+      worker.enqueue({ handler: 'write', payload: 'kept', key: 'k', id: 'kept' });
+      const flushed = worker.flush();
+      await gate.appended(2); // the commit of "kept" is in flight
+      await expect(worker.requeueDeadLetters()).resolves.toBe(1);
+      await gate.release();
+      await flushed; // "kept" is durable: it must be delivered
+      await worker.onIdle();
+
+      expect(remote.delivered.map((call) => call.id).sort()).toEqual(['dead', 'kept']);
+      expect(worker.stats().backlog).toBe(0);
+      await gate.store.flush(); // lmdb writes removals in the background
+      expect(gate.store.stats()).toMatchObject({ pending: 0, deadLetters: 0 });
+      await worker.shutdown();
+    },
+  );
+});
+
+describe('requeueDeadLetters() in flight', () => {
+  it('tasks of another key, accepted meanwhile and kept beyond memory, run once it ends', async () => {
+    const inner = memoryBacklog();
+    let fsynced!: () => void;
+    const store: BacklogStore = Object.assign(Object.create(inner) as BacklogStore, {
+      // The revived record is readable at once; the requeue ends when the test says.
+      requeueDead: async (nextSeq: () => number) => {
+        const revived = await inner.requeueDead.call(store, nextSeq);
+        await new Promise<void>((resolve) => {
+          fsynced = resolve;
+        });
+        return revived;
+      },
+    });
+    const { worker, remote } = durableWorker({ breaker: false, maxQueue: 1 }, store);
+    remote.answer(() => {
+      throw new NonRetryableError('rejected');
+    });
+    worker.enqueue({ handler: 'write', payload: 'x', key: 'd', id: 'x' });
+    await worker.onIdle(); // x is a dead letter
+    remote.answer(() => 'ok');
+    const requeued = worker.requeueDeadLetters();
+    for (let i = 0; i < 4; i++) worker.enqueue({ handler: 'write', payload: `a${i}`, key: 'a' });
+    await worker.flush(); // a0 in memory, a1…a3 only in the store, newer than the requeue
+    fsynced();
+    await expect(requeued).resolves.toBe(1);
+    await worker.onIdle();
+    expect(remote.deliveredOf('a')).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect(remote.deliveredOf('d')).toEqual(['x']);
+    expect(worker.stats().backlog).toBe(0);
+  });
+});
+
+describe('flush() after a refused group commit', () => {
+  it('rejects when a commit of the tasks it covers was refused, though a later one landed', async () => {
+    const gate = heldAppends(memoryBacklog());
+    const { worker, remote } = durableWorker({ breaker: false }, gate.store);
+    const failed: Error[] = [];
+    worker.on('taskFailed', ({ error }) => failed.push(error));
+    worker.enqueue({ handler: 'write', payload: 'first', key: 'k' });
+    await gate.appended(1); // "first" is being written
+    worker.enqueue({ handler: 'write', payload: 'second', key: 'k' }); // waits for the next commit
+    const flushed = worker.flush(); // covers both
+    const outcome = flushed.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    gate.refuseOldest(); // "first" is not kept
+    await gate.appended(2);
+    await gate.release(); // "second" is
+    expect(await outcome).toBeInstanceOf(BacklogFullError);
+    expect(failed).toHaveLength(1);
+    await worker.onIdle();
+    expect(remote.delivered.map((call) => call.payload)).toEqual(['second']);
+    await worker.shutdown();
+  });
 });
