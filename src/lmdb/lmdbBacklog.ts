@@ -41,7 +41,6 @@ export interface LmdbBacklogOptions {
   mapSize?: number;
 }
 
-const LOCK_FILE = 'worker.lock';
 const DATA_FILE = 'backlog.mdb';
 
 /**
@@ -83,8 +82,7 @@ class LmdbBacklog implements BacklogStore {
       throw new BacklogError(this.location, `backlog ${this.location} is already open`);
     this.hooks = hooks;
     this.prepareDirectory();
-    if (!this.options.readOnly)
-      this.releaseLock = acquireLock(join(this.location, LOCK_FILE), this.location);
+    if (!this.options.readOnly) this.releaseLock = acquireLock(this.location, this.location);
     try {
       this.openDatabase();
       return scanPending(this.tasks, this.dead);
