@@ -25,7 +25,7 @@ import {
   reasonOf,
   type TaskKey,
 } from './lmdbOpen.js';
-import { countStats, scanPending } from './lmdbRead.js';
+import { countStats, listTasks, scanPending } from './lmdbRead.js';
 import { acquireLock } from './lock.js';
 
 /** Options of {@link lmdbBacklog}. */
@@ -189,20 +189,7 @@ class LmdbBacklog implements BacklogStore {
   }
 
   list(options: { key?: string; limit?: number } = {}): BacklogRecord[] {
-    const range =
-      options.key === undefined
-        ? this.tasks.getRange()
-        : this.tasks.getRange({ start: [options.key, 0], end: [options.key, MAX_SEQ] });
-    const all: BacklogRecord[] = [];
-    for (const { key, value } of range) {
-      try {
-        all.push(decodeRecord(key[1], value));
-      } catch (error) {
-        all.push(corruptLetter(key[1], key[0], value, (error as Error).message));
-      }
-    }
-    all.sort((a, b) => a.seq - b.seq);
-    return options.limit === undefined ? all : all.slice(0, options.limit);
+    return listTasks(this.tasks, options);
   }
 
   deadLetters(options: { limit?: number } = {}): DeadLetter[] {

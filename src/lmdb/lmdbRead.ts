@@ -1,5 +1,6 @@
 import type { Database } from 'lmdb';
-import type { BacklogOpened, BacklogStats } from '../backlog/types.js';
+import { corruptLetter, decodeRecord } from '../backlog/record.js';
+import type { BacklogOpened, BacklogRecord, BacklogStats } from '../backlog/types.js';
 import { MAX_SEQ, type TaskKey } from './lmdbOpen.js';
 
 /**
@@ -44,6 +45,30 @@ export function countStats(
     if (at !== undefined) oldestEnqueuedAt = Math.min(oldestEnqueuedAt ?? at, at);
   }
   return { pending, deadLetters: dead.getKeysCount(), byKey, oldestEnqueuedAt };
+}
+
+/**
+ * Pending records, oldest first, optionally of one key. A record that does not
+ * decode is listed as the dead letter it would become, so tools still show it.
+ */
+export function listTasks(
+  tasks: Database<string, TaskKey>,
+  options: { key?: string; limit?: number },
+): BacklogRecord[] {
+  const range =
+    options.key === undefined
+      ? tasks.getRange()
+      : tasks.getRange({ start: [options.key, 0], end: [options.key, MAX_SEQ] });
+  const all: BacklogRecord[] = [];
+  for (const { key, value } of range) {
+    try {
+      all.push(decodeRecord(key[1], value));
+    } catch (error) {
+      all.push(corruptLetter(key[1], key[0], value, (error as Error).message));
+    }
+  }
+  all.sort((a, b) => a.seq - b.seq);
+  return options.limit === undefined ? all : all.slice(0, options.limit);
 }
 
 function firstOf<T>(iterable: Iterable<T>): T | undefined {
