@@ -1,7 +1,10 @@
 /**
- * Faults of the durable path: a store that refuses a group commit (a full
- * disk), and a dead-letter requeue racing a group commit. Each test goes
- * through the public API, `new SyncWorker({ handlers, backlog })`.
+ * Faults of the durable path: a group commit refused by a full disk (a real
+ * one, from the real lmdb store in a child process under a file-size limit),
+ * a dead-letter requeue racing a group commit, and flush() after a refused
+ * commit. Each test goes through the public API: `new SyncWorker({ handlers,
+ * backlog })` with `lmdbBacklog({ path })` or `memoryBacklog()`, wrapped
+ * where a test must hold or refuse a commit.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
