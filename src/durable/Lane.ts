@@ -28,4 +28,24 @@ export class Lane {
   get head(): BacklogRecord | undefined {
     return this.cache.peek();
   }
+
+  /**
+   * Puts into the cache, in seq order, a record that arrived after a newer
+   * one of its key (see `DurableQueue.admit`). A head that is running or
+   * waiting for its retry stays first: it has started.
+   */
+  insert(record: BacklogRecord): void {
+    const all = this.cache.takeAll();
+    const started = this.state === 'running' || this.state === 'backoff';
+    if (started && all.length > 0) this.cache.push(all.shift() as BacklogRecord);
+    let placed = false;
+    for (const other of all) {
+      if (!placed && record.seq < other.seq) {
+        this.cache.push(record);
+        placed = true;
+      }
+      this.cache.push(other);
+    }
+    if (!placed) this.cache.push(record);
+  }
 }

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import {
@@ -18,6 +17,15 @@ import type {
   DeadLetter,
 } from '../backlog/types.js';
 import { BacklogError } from '../errors/BacklogError.js';
+import {
+  loadLmdb,
+  MAX_SEQ,
+  type OpenLmdb,
+  openHandles,
+  reasonOf,
+  type TaskKey,
+} from './lmdbOpen.js';
+import { countStats, listTasks, scanPending } from './lmdbRead.js';
 import { acquireLock } from './lock.js';
 
 /** Options of {@link lmdbBacklog}. */
@@ -33,26 +41,6 @@ export interface LmdbBacklogOptions {
   mapSize?: number;
 }
 
-type TaskKey = [string, number];
-type OpenLmdb = typeof import('lmdb').open;
-
-/**
- * Loads `lmdb` when a store is first made, so that a missing optional peer
- * dependency gives an error that says what to install, not a failed import.
- */
-function loadLmdb(): OpenLmdb {
-  try {
-    return (createRequire(import.meta.url)('lmdb') as { open: OpenLmdb }).open;
-  } catch (error) {
-    throw new BacklogError(
-      'lmdb',
-      "lmdbBacklog needs the optional peer dependency lmdb: run 'npm install lmdb'",
-      { cause: error },
-    );
-  }
-}
-const MAX_SEQ = Number.MAX_SAFE_INTEGER;
-const LOCK_FILE = 'worker.lock';
 const DATA_FILE = 'backlog.mdb';
 
 /**
@@ -94,11 +82,10 @@ class LmdbBacklog implements BacklogStore {
       throw new BacklogError(this.location, `backlog ${this.location} is already open`);
     this.hooks = hooks;
     this.prepareDirectory();
-    if (!this.options.readOnly)
-      this.releaseLock = acquireLock(join(this.location, LOCK_FILE), this.location);
+    if (!this.options.readOnly) this.releaseLock = acquireLock(this.location, this.location);
     try {
       this.openDatabase();
-      return this.scan();
+      return scanPending(this.tasks, this.dead);
     } catch (error) {
       this.releaseLock?.();
       if (error instanceof BacklogError) throw error;
@@ -108,15 +95,18 @@ class LmdbBacklog implements BacklogStore {
 
   append(records: readonly BacklogRecord[]): Promise<void> {
     const db = this.writable();
-    let last: Promise<boolean> | undefined;
-    for (const record of records)
-      last = this.tasks.put([record.key, record.seq], encodeRecord(record));
-    if (last === undefined) return Promise.resolve();
-    return last
-      .then(() => db.flushed)
+    if (records.length === 0) return Promise.resolve();
+    // Encoded now: the transaction's callback runs later, on lmdb's turn.
+    const rows = records.map((record) => [[record.key, record.seq], encodeRecord(record)] as const);
+    // One transaction, so a group commit is kept whole or not at all. Without
+    // overlappingSync it resolves once durable (see OPEN_OPTIONS).
+    return db
+      .transaction(() => {
+        for (const [key, value] of rows) this.tasks.put(key as TaskKey, value);
+      })
       .then(
         () => undefined,
-        (error: unknown) => Promise.reject(this.failure('cannot write to', error)),
+        (error: unknown) => this.refused('cannot write to', error),
       );
   }
 
@@ -156,61 +146,50 @@ class LmdbBacklog implements BacklogStore {
   async requeueDead(nextSeq: () => number): Promise<BacklogRecord[]> {
     const db = this.writable();
     const revived: BacklogRecord[] = [];
-    await db.transaction(() => {
-      for (const { key: seq, value } of this.dead.getRange()) {
-        const record = revive(this.readDeadLetter(seq, value), nextSeq());
-        this.dead.remove(seq);
-        this.tasks.put([record.key, record.seq], encodeRecord(record));
-        revived.push(record);
-      }
-    });
-    await db.flushed;
+    try {
+      await db.transaction(() => {
+        for (const { key: seq, value } of this.dead.getRange()) {
+          const record = revive(this.readDeadLetter(seq, value), nextSeq());
+          this.dead.remove(seq);
+          this.tasks.put([record.key, record.seq], encodeRecord(record));
+          revived.push(record);
+        }
+      });
+    } catch (error) {
+      return this.refused('cannot requeue the dead letters of', error);
+    }
     return revived;
   }
 
   async purge(): Promise<number> {
     const db = this.writable();
     const count = this.tasks.getKeysCount() + this.dead.getKeysCount();
-    await db.transaction(() => {
-      this.tasks.clearSync();
-      this.dead.clearSync();
-    });
-    await db.flushed;
+    try {
+      await db.transaction(() => {
+        this.tasks.clearSync();
+        this.dead.clearSync();
+      });
+    } catch (error) {
+      return this.refused('cannot purge', error);
+    }
     return count;
   }
 
   async flush(): Promise<void> {
-    if (this.root !== undefined && !this.options.readOnly) await this.root.flushed;
+    if (this.root === undefined || this.options.readOnly) return;
+    try {
+      await this.root.flushed;
+    } catch (error) {
+      return this.refused('cannot write to', error);
+    }
   }
 
   stats(): BacklogStats {
-    const byKey: Record<string, number> = {};
-    let pending = 0;
-    let oldestEnqueuedAt: number | undefined;
-    for (const { key, value } of this.tasks.getRange()) {
-      byKey[key[0]] = (byKey[key[0]] ?? 0) + 1;
-      pending++;
-      const at = enqueuedAtOf(value);
-      if (at !== undefined) oldestEnqueuedAt = Math.min(oldestEnqueuedAt ?? at, at);
-    }
-    return { pending, deadLetters: this.dead.getKeysCount(), byKey, oldestEnqueuedAt };
+    return countStats(this.tasks, this.dead);
   }
 
   list(options: { key?: string; limit?: number } = {}): BacklogRecord[] {
-    const range =
-      options.key === undefined
-        ? this.tasks.getRange()
-        : this.tasks.getRange({ start: [options.key, 0], end: [options.key, MAX_SEQ] });
-    const all: BacklogRecord[] = [];
-    for (const { key, value } of range) {
-      try {
-        all.push(decodeRecord(key[1], value));
-      } catch (error) {
-        all.push(corruptLetter(key[1], key[0], value, (error as Error).message));
-      }
-    }
-    all.sort((a, b) => a.seq - b.seq);
-    return options.limit === undefined ? all : all.slice(0, options.limit);
+    return listTasks(this.tasks, options);
   }
 
   deadLetters(options: { limit?: number } = {}): DeadLetter[] {
@@ -221,12 +200,19 @@ class LmdbBacklog implements BacklogStore {
     return letters;
   }
 
+  /**
+   * Closes the database and releases the lock, also after a refused commit:
+   * that refusal was reported to the write that made it (a rejected append,
+   * or `onWriteError`), so it neither fails nor holds up the close.
+   */
   async close(): Promise<void> {
     const root = this.root;
     this.root = undefined;
     try {
       if (root !== undefined) {
-        if (!this.options.readOnly) await root.flushed;
+        if (!this.options.readOnly) {
+          await Promise.resolve(root.flushed).then(undefined, (error: unknown) => reasonOf(error));
+        }
         await root.close();
       }
     } finally {
@@ -250,36 +236,13 @@ class LmdbBacklog implements BacklogStore {
   }
 
   private openDatabase(): void {
-    const root = this.openLmdb({
-      path: join(this.location, DATA_FILE),
-      maxDbs: 4,
+    const handles = openHandles(this.openLmdb, join(this.location, DATA_FILE), {
       readOnly: this.options.readOnly === true,
       mapSize: this.options.mapSize,
     });
-    this.root = root;
-    this.tasks = root.openDB<string, TaskKey>({ name: 'tasks', encoding: 'string' });
-    this.dead = root.openDB<string, number>({ name: 'dead', encoding: 'string' });
-  }
-
-  /** Finds the keys with pending records by jumping from key to key, not by reading every record. */
-  private scan(): BacklogOpened {
-    const pendingByKey = new Map<string, number>();
-    let maxSeq = 0;
-    let start: TaskKey | undefined;
-    for (;;) {
-      const first = firstOf(this.tasks.getKeys({ start, limit: 1 }));
-      if (first === undefined) break;
-      const key = first[0];
-      pendingByKey.set(key, this.tasks.getKeysCount({ start: [key, 0], end: [key, MAX_SEQ] }));
-      const last = firstOf(
-        this.tasks.getKeys({ start: [key, MAX_SEQ], end: [key, 0], reverse: true, limit: 1 }),
-      );
-      maxSeq = Math.max(maxSeq, last?.[1] ?? 0);
-      start = [key, MAX_SEQ];
-    }
-    const lastDead = firstOf(this.dead.getKeys({ reverse: true, limit: 1 }));
-    maxSeq = Math.max(maxSeq, lastDead ?? 0);
-    return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: this.dead.getKeysCount() };
+    this.root = handles.root;
+    this.tasks = handles.tasks;
+    this.dead = handles.dead;
   }
 
   private buryCorrupt(key: string, seq: number, raw: string, error: unknown): void {
@@ -306,8 +269,15 @@ class LmdbBacklog implements BacklogStore {
 
   private background(write: Promise<unknown>): void {
     write.then(undefined, (error: unknown) =>
-      this.hooks?.onWriteError(this.failure('cannot write to', error)),
+      reasonOf(error).then((reason) =>
+        this.hooks?.onWriteError(this.failure('cannot write to', reason)),
+      ),
     );
+  }
+
+  /** Rejects with what a failed write failed for (see {@link reasonOf}), naming the store. */
+  private async refused(what: string, error: unknown): Promise<never> {
+    throw this.failure(what, await reasonOf(error));
   }
 
   private failure(what: string, error: unknown): BacklogError {
@@ -315,19 +285,5 @@ class LmdbBacklog implements BacklogStore {
     return new BacklogError(this.location, `${what} backlog ${this.location}: ${message}`, {
       cause: error,
     });
-  }
-}
-
-function firstOf<T>(iterable: Iterable<T>): T | undefined {
-  for (const item of iterable) return item;
-  return undefined;
-}
-
-function enqueuedAtOf(value: string): number | undefined {
-  try {
-    const at = (JSON.parse(value) as { enqueuedAt?: unknown }).enqueuedAt;
-    return typeof at === 'number' ? at : undefined;
-  } catch {
-    return undefined;
   }
 }

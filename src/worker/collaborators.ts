@@ -57,12 +57,11 @@ export function durableSourceFor(
     nextSeq: opened.nextSeq,
     pendingByKey: opened.pendingByKey,
     maxCached: settings.maxQueue,
-    retry: durable.retry,
     clock: settings.clock,
     actor: root.system.get('backlog') as ActorRefFrom<typeof backlogMachine>,
     host,
   });
-  return new DurableSource(queue, durable.handlers, fates);
+  return new DurableSource(queue, durable.handlers, fates, durable.retry);
 }
 
 /** The parts a worker is built from before its drain: they exist before the runner does. */

@@ -1,6 +1,7 @@
 import type { JsonValue } from '../backlog/json.js';
 import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
 import type { DurableQueue } from '../durable/DurableQueue.js';
+import { backoffMs, type RetryPolicy } from '../durable/retry.js';
 import { NonRetryableError } from '../errors/NonRetryableError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
 import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
@@ -22,6 +23,7 @@ export class DurableSource implements TaskSource<BacklogRecord> {
     readonly queue: DurableQueue,
     readonly handlers: Readonly<Record<string, DurableHandler>>,
     private readonly fates: Fates,
+    private readonly retry: RetryPolicy,
     private readonly wallClock: () => number = Date.now,
   ) {}
 
@@ -90,11 +92,24 @@ export class DurableSource implements TaskSource<BacklogRecord> {
     this.fates.succeeded(record, result, durationMs);
   }
 
-  /** Runs the task again after a backoff, or buries it when the error or its attempts say so. */
+  /**
+   * Runs the task again after a backoff, or buries it when the error or its
+   * attempts say so. A failure that left the breaker open (`remoteDown`) is
+   * the remote's, so it does not use up the task's attempts: a long outage
+   * must not bury the tasks that probe it, or their keys would lose order.
+   */
   failed(record: BacklogRecord, error: Error, now: number, remoteDown: boolean): void {
-    const outcome = this.queue.failed(record, error, now, remoteDown);
-    if (outcome.retry) this.fates.retried(record, error, record.attempts, outcome.delayMs);
-    else this.fates.buried(outcome.letter, error);
+    const policy = this.retry;
+    record.lastError = error.message;
+    if (remoteDown) record.remoteFailures = (record.remoteFailures ?? 0) + 1;
+    const counted = record.attempts - (record.remoteFailures ?? 0);
+    if (counted < policy.maxAttempts && this.isRetryable(error)) {
+      const delayMs = backoffMs(policy, record.attempts);
+      this.queue.retryAt(record, now + delayMs, now);
+      this.fates.retried(record, error, record.attempts, delayMs);
+      return;
+    }
+    this.fates.buried(this.queue.bury(record, error), error);
   }
 
   /** A timeout is retryable: the remote may simply have been slow this once. */
@@ -118,5 +133,14 @@ export class DurableSource implements TaskSource<BacklogRecord> {
   corrupt(letter: DeadLetter, error: Error): void {
     this.queue.forgetCorrupt();
     this.fates.buried(letter, error);
+  }
+
+  private isRetryable(error: Error): boolean {
+    try {
+      return this.retry.isRetryable(error) !== false;
+    } catch {
+      // A predicate that throws cannot decide; keeping the task is the safe side.
+      return true;
+    }
   }
 }

@@ -24,9 +24,11 @@
  * store, it shows now and then (its report counts `withinLife` duplicates),
  * in an `enqueue` life that opens a store with a backlog.
  *
- * Fixed in DurableQueue: a lane that runs dry while a commit is in flight
- * keeps its cursor until that commit is admitted. These tests were written
- * as `it.fails` against the unfixed code.
+ * First fixed in DurableQueue by keeping the cursor of a lane that ran dry
+ * while a commit was in flight (these tests were written as `it.fails`
+ * against the unfixed code). Now a read-back takes no record of a commit
+ * that has not resolved (`DurableQueue.readableThrough`): a task runs only
+ * once durable, and these tests release the commit while key k waits at it.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -35,6 +37,7 @@ import {
   memoryBacklog,
   SyncWorker,
 } from '../../../src/index.js';
+import { settled } from '../../support/tasks.js';
 
 /**
  * A store whose appends are visible to reads at once but resolve (are
@@ -106,14 +109,14 @@ describe('replay racing a group commit (found by the crash loop)', () => {
     const gated = visibleBeforeDurable(inner);
     const delivered: string[] = [];
     const holdA = signal();
-    const k2Delivered = signal();
+    const k0Delivered = signal();
     const second = new SyncWorker({
       backlog: gated.store,
       handlers: {
         write: async (_payload: unknown, { id }) => {
           if (id === 'a-0') await holdA.promise;
           delivered.push(id);
-          if (id === 'k-2') k2Delivered.resolve();
+          if (id === 'k-0') k0Delivered.resolve();
         },
       },
     });
@@ -121,9 +124,10 @@ describe('replay racing a group commit (found by the crash loop)', () => {
     second.enqueue({ handler: 'write', payload: {}, key: 'k', id: 'k-1' });
     second.enqueue({ handler: 'write', payload: {}, key: 'k', id: 'k-2' });
     await gated.appended(1);
-    // Key k now reads back k-0 and, from the commit in flight, k-1 and k-2, and delivers them.
+    // Key k reads back k-0 and delivers it, then reads again: k-1 and k-2 are readable.
     holdA.resolve();
-    await k2Delivered.promise;
+    await k0Delivered.promise;
+    await settled();
     // The commit resolves.
     gated.release();
     await second.onIdle();
@@ -142,7 +146,7 @@ describe('replay racing a group commit (found by the crash loop)', () => {
     const gated = visibleBeforeDurable(memoryBacklog());
     const delivered: string[] = [];
     const holdFirst = signal();
-    const lastDelivered = signal();
+    const firstCommitDelivered = signal();
     const worker = new SyncWorker({
       backlog: gated.store,
       maxQueue: 2,
@@ -150,7 +154,7 @@ describe('replay racing a group commit (found by the crash loop)', () => {
         write: async (_payload: unknown, { id }) => {
           if (id === 'k-0') await holdFirst.promise;
           delivered.push(id);
-          if (id === 'k-5') lastDelivered.resolve();
+          if (id === 'k-3') firstCommitDelivered.resolve();
         },
       },
     });
@@ -166,7 +170,8 @@ describe('replay racing a group commit (found by the crash loop)', () => {
     enqueue(4, 5);
     await gated.appended(2); // visible, not yet resolved
     holdFirst.resolve();
-    await lastDelivered.promise; // read back k-2…k-5 from the store, delivered, lane retired
+    await firstCommitDelivered.promise; // read back k-2 and k-3 from the store and delivered
+    await settled(); // key k reads again: k-4 and k-5 are readable
     gated.release();
     await worker.onIdle();
     const backlog = worker.stats().backlog;

@@ -1,0 +1,236 @@
+import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
+import { RingBuffer } from '../RingBuffer.js';
+import { Lane } from './Lane.js';
+
+// Bounds one synchronous read from the store, so replay never stalls the event loop for long.
+const READ_CHUNK = 512;
+
+/** What {@link Lanes} needs from the queue that owns it. */
+export interface LanesSettings {
+  store: BacklogStore;
+  /** Most records held in memory (see `admit` for the one exception). */
+  maxCached: number;
+  /** The newest seq a read-back may take: below every commit and requeue that has not ended. */
+  readableThrough(): number;
+  /** Whether a commit or requeue is in flight. */
+  writesInFlight(): boolean;
+  /** Some lane's records now wait in the store (`true`), or none does any more (`false`). */
+  onSpill(spilled: boolean): void;
+}
+
+/**
+ * The per-key lanes of a durable queue and their rotation: each key delivers
+ * in seq order, one task at a time, round robin across keys. A lane holds a
+ * prefix of its key's records in memory and reads the rest back from the
+ * store when it runs dry.
+ */
+export class Lanes {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly ready = new RingBuffer<Lane>(16);
+  private cachedCount = 0;
+  private storedLanes = 0;
+
+  // A read-back takes no record beyond `readableThrough`. A lane whose read
+  // stopped there waits here, still `stored`, for the next end to make it ready.
+  private readonly parked = new Set<Lane>();
+
+  // Lanes that ran dry while a commit or requeue was in flight. They keep their
+  // cursor until it ends: a fresh lane (cursor 0) reading back could take a
+  // delivered record whose removal the store has not written yet.
+  private retiredDuringWrite: Lane[] = [];
+
+  constructor(private readonly settings: LanesSettings) {}
+
+  /** Records held in memory. */
+  get cached(): number {
+    return this.cachedCount;
+  }
+
+  /** Whether some key can deliver now. */
+  get hasReady(): boolean {
+    return this.ready.size > 0;
+  }
+
+  /** Whether some lane has records kept only in the store. */
+  get isReplaying(): boolean {
+    return this.storedLanes > 0;
+  }
+
+  /** The head of the lane in front of the rotation, left in place. */
+  peek(): BacklogRecord | undefined {
+    return this.ready.peek()?.head;
+  }
+
+  /** A key with records left in the store by an earlier life: it reads them back in turn. */
+  restore(key: string): void {
+    const lane = this.lane(key);
+    this.markStored(lane);
+    this.makeReady(lane);
+  }
+
+  /**
+   * Whether a task can run now, putting the key that goes next in front: with
+   * `oldest` the key whose head waited longest, otherwise the next key in
+   * round-robin order. Keys found empty on reading back are dropped here.
+   */
+  prepare(oldest: boolean): boolean {
+    if (oldest) this.rotateToOldest();
+    while (this.ready.size > 0) {
+      const lane = this.ready.peek() as Lane;
+      if (this.loadHead(lane) !== undefined) return true;
+      this.ready.shift();
+    }
+    return false;
+  }
+
+  /** Takes the task {@link prepare} put in front, and marks its key as running. */
+  take(): BacklogRecord {
+    const lane = this.ready.shift() as Lane;
+    lane.state = 'running';
+    return lane.head as BacklogRecord;
+  }
+
+  /**
+   * Durable records join their keys' lanes: cached while memory allows, else
+   * left in the store. Returns whether a lane became ready.
+   *
+   * Commits and requeues can end out of seq order: a requeue hands out seqs
+   * above a commit still in flight and may end first. A record below its
+   * lane's cursor arrives after a newer one of its key, so a read-back (which
+   * starts after the cursor) would never find it: it is held in memory, in
+   * seq order, even past `maxCached`, which only this race can exceed.
+   */
+  admit(records: readonly BacklogRecord[]): boolean {
+    let runnable = false;
+    for (const record of records) {
+      const lane = this.lane(record.key);
+      if (record.seq <= lane.cursor) {
+        lane.insert(record);
+        this.cachedCount++;
+      } else if (lane.stored || this.cachedCount >= this.settings.maxCached) {
+        this.markStored(lane);
+      } else {
+        lane.cache.push(record);
+        lane.cursor = record.seq;
+        this.cachedCount++;
+      }
+      if (lane.state === 'idle') runnable = this.makeReady(lane) || runnable;
+    }
+    return runnable;
+  }
+
+  /** Makes the lanes whose read-back stopped at `readableThrough` ready again; returns whether one became ready. */
+  unpark(): boolean {
+    let runnable = false;
+    for (const lane of this.parked) {
+      if (lane.state === 'idle' && lane.hasWork) runnable = this.makeReady(lane) || runnable;
+    }
+    this.parked.clear();
+    return runnable;
+  }
+
+  /** The lane's head, reading the next chunk from the store when the cache is dry. */
+  private loadHead(lane: Lane): BacklogRecord | undefined {
+    if (lane.cache.size === 0 && lane.stored) this.readBack(lane);
+    const head = lane.head;
+    if (head === undefined) this.retire(lane);
+    return head;
+  }
+
+  private readBack(lane: Lane): void {
+    const room = Math.max(1, Math.min(READ_CHUNK, this.settings.maxCached - this.cachedCount));
+    const through = this.settings.readableThrough();
+    const records = this.settings.store.read(lane.key, lane.cursor, room);
+    let taken = 0;
+    for (const record of records) {
+      if (record.seq > through) break;
+      lane.cache.push(record);
+      lane.cursor = record.seq;
+      taken++;
+    }
+    this.cachedCount += taken;
+    if (taken < records.length) this.parked.add(lane);
+    else if (records.length < room) this.markCaughtUp(lane);
+  }
+
+  /** The running head of `record`'s key is done (delivered or dead): the next one moves up. */
+  finishHead(record: BacklogRecord): void {
+    const lane = this.lane(record.key);
+    lane.cache.shift();
+    this.cachedCount--;
+    lane.state = 'idle';
+    // Read the next chunk now: a read that filled its room exactly cannot tell it
+    // reached the end, and a lane with nothing left must leave the rotation, not hold a turn.
+    if (lane.cache.size === 0 && lane.stored) this.readBack(lane);
+    if (lane.hasWork) this.makeReady(lane);
+    else this.retire(lane);
+  }
+
+  /** Puts `lane` in the rotation unless it is there or running; returns whether it was put. */
+  makeReady(lane: Lane): boolean {
+    if (lane.state === 'ready' || lane.state === 'running') return false;
+    lane.state = 'ready';
+    this.ready.push(lane);
+    return true;
+  }
+
+  private retire(lane: Lane): void {
+    lane.state = 'idle';
+    if (lane.hasWork) return;
+    if (this.settings.writesInFlight()) this.retiredDuringWrite.push(lane);
+    else this.lanes.delete(lane.key);
+  }
+
+  /** After a commit or requeue ends, lanes that ran dry during it can go (if still dry). */
+  forgetRetired(): void {
+    if (this.settings.writesInFlight()) return;
+    for (const lane of this.retiredDuringWrite) {
+      if (lane.state === 'idle' && !lane.hasWork && this.lanes.get(lane.key) === lane) {
+        this.lanes.delete(lane.key);
+      }
+    }
+    this.retiredDuringWrite = [];
+  }
+
+  /** The lane of `key`, made if it has none. */
+  lane(key: string): Lane {
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = new Lane(key);
+      this.lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  private markStored(lane: Lane): void {
+    if (lane.stored) return;
+    lane.stored = true;
+    if (this.storedLanes++ === 0) this.settings.onSpill(true);
+  }
+
+  private markCaughtUp(lane: Lane): void {
+    if (!lane.stored) return;
+    lane.stored = false;
+    if (--this.storedLanes === 0) this.settings.onSpill(false);
+  }
+
+  /** Puts the ready lane with the oldest head first: a probe should replay what waited longest. */
+  private rotateToOldest(): void {
+    let best = 0;
+    let bestSeq = Number.POSITIVE_INFINITY;
+    let kept = 0;
+    const count = this.ready.size;
+    for (let i = 0; i < count; i++) {
+      const lane = this.ready.shift() as Lane;
+      const head = this.loadHead(lane);
+      if (head === undefined) continue;
+      if (head.seq < bestSeq) {
+        bestSeq = head.seq;
+        best = kept;
+      }
+      this.ready.push(lane);
+      kept++;
+    }
+    for (let i = 0; i < best; i++) this.ready.push(this.ready.shift() as Lane);
+  }
+}
