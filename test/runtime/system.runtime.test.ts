@@ -224,6 +224,8 @@ function keptAfterShutdown({ input, store }: World): number {
 
 async function check(world: World, label: string): Promise<void> {
   const { worker, input, store } = world;
+  // The runtime stopped the root after releasing the store.
+  expect(worker.actor.getSnapshot().status, `root status after ${label}`).toBe('stopped');
   expectConnected(world, label);
   expect(worker.state, `state after ${label}`).toBe('shutdown');
   expect(worker.isRunning, `isRunning after ${label}`).toBe(false);
@@ -240,8 +242,6 @@ async function check(world: World, label: string): Promise<void> {
   expect(worker.latencyTracker?.sampleCount, `samples after ${label}`).toBe(
     input.tracker === 'none' ? undefined : succeededRuns(world),
   );
-  // The runtime stopped the root after releasing the store.
-  expect(worker.actor.getSnapshot().status, `root status after ${label}`).toBe('stopped');
   for (const { fates } of world.closures) expect(fates, 'fates of one task').toHaveLength(1);
   if (store === undefined) {
     expect(() => worker.enqueue(durableTask('d2'))).toThrow(TypeError);
