@@ -1,5 +1,4 @@
 import { type ActorRefFrom, createActor } from 'xstate';
-import { systemMachine } from '../machines/system.machine.js';
 import type { workerMachine } from '../machines/worker.machine.js';
 import type { CircuitBreaker } from './CircuitBreaker.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
@@ -24,7 +23,7 @@ import {
 import type { DrainLoop } from './worker/drainLoop.js';
 import type { DurableSource } from './worker/durableSource.js';
 import { Fates } from './worker/fates.js';
-import { LifecycleBridge } from './worker/lifecycle.js';
+import { LifecycleBridge, runtimeSystemMachine } from './worker/lifecycle.js';
 import { workerSettings } from './worker/options.js';
 import { workerStats } from './worker/stats.js';
 import {
@@ -112,10 +111,12 @@ export class SyncWorker {
       onCorrupt: (letter) => reportCorrupt(letter, settings, this.#fates, this.#durable),
       onWriteError: (error) => this.#logger.error?.(`${OWNER}: a backlog write failed`, error),
     });
-    this.actor = createActor(
-      systemMachine.provide({ actors: { worker: this.#lifecycle.machine } }),
-      { id: this.name, input: settings.system, clock: settings.clock, inspect: settings.inspect },
-    ).start();
+    this.actor = createActor(runtimeSystemMachine, {
+      id: this.name,
+      input: settings.system,
+      clock: settings.clock,
+      inspect: settings.inspect,
+    }).start();
     this.#lifecycle.attach(this.actor.system.get('worker') as LifecycleActor);
     this.breaker = connectBreaker(settings, this.actor);
     this.latencyTracker = connectTracker(settings, this.actor);
@@ -170,10 +171,10 @@ export class SyncWorker {
     if (taskKind(task) === 'durable') return this.#enqueueDurable(task as DurableTaskInput);
     validateTask(task);
     const lifecycle = this.#lifecycle;
-    if (!lifecycle.admissionOpen || lifecycle.drain === 'done') {
+    if (!lifecycle.admissionOpen) {
       return this.#fates.refused(task, createCheapError(WorkerShutdownError, SHUTTING_DOWN));
     }
-    if (this.#gate.isOpen) {
+    if (this.breaker?.isOpen) {
       return this.#fates.refused(task, createCheapError(BreakerOpenError, 'circuit breaker open'));
     }
     this.#started = true;
@@ -265,8 +266,7 @@ export class SyncWorker {
     const durable = this.#durable;
     validateDurableTask(task, durable?.handlers);
     const lifecycle = this.#lifecycle;
-    const accepting = lifecycle.admissionOpen && lifecycle.drain !== 'done';
-    if (!(durable as DurableSource).accept(task, accepting)) return false;
+    if (!(durable as DurableSource).accept(task, lifecycle.admissionOpen)) return false;
     this.#started = true;
     // Draining from now: the task is waiting (for its commit), so onIdle must wait for it.
     this.#drain.workArrived();

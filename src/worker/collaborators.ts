@@ -86,10 +86,10 @@ export function withDrain(settings: WorkerSettings, core: CoreParts): WorkerPart
   const { closures, durable, lifecycle, tracker } = core;
   const gate = new BreakerGate(core.breaker, settings.countsAsFailure, settings.logger);
   const trace = settings.trace ? lifecycle.trace : undefined;
-  const host = { runEnded: () => drain.runEnded() };
-  const runner = new Runner(settings.clock, gate, tracker, host, trace);
+  const runner = new Runner(settings.clock, gate, tracker, trace);
   const timeoutMs = tracker === undefined ? () => DEFAULT_TASK_TIMEOUT_MS : () => tracker.timeout();
   const drain = new DrainLoop(closures, durable, runner, gate, lifecycle, timeoutMs);
+  runner.connect(drain);
   return { ...core, gate, runner, drain };
 }
 

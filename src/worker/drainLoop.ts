@@ -63,8 +63,13 @@ export class DrainLoop implements RunnerHost {
 
   /** Queues an accepted closure task and wakes the drain for it. */
   acceptClosure(task: SyncTask): void {
+    // A run in flight means the drain is running, not lingering: the run's end looks again.
+    if (this.runner.running > 0) {
+      this.closures.push(task, false);
+      return;
+    }
     // An idle runner will take the first task of a burst: it is set apart, not counted as waiting.
-    this.closures.push(task, this.runner.free > 0 && this.lifecycle.drain !== 'blocked');
+    this.closures.push(task, this.lifecycle.drain !== 'blocked');
     this.workArrived();
   }
 
@@ -125,8 +130,10 @@ export class DrainLoop implements RunnerHost {
     this.pumpScheduled = false;
     if (this.pumping) return;
     this.pumping = true;
+    const runner = this.runner;
+    const lifecycle = this.lifecycle;
     try {
-      while (this.runner.free > 0 && this.lifecycle.drain === 'running') {
+      while (runner.free > 0 && lifecycle.drain === 'running') {
         if (!this.startNext()) return;
       }
     } finally {

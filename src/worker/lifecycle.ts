@@ -1,4 +1,5 @@
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
+import { systemMachine } from '../../machines/system.machine.js';
 import { workerMachine } from '../../machines/worker.machine.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -27,6 +28,34 @@ function publicState(admissionOpen: boolean, drain: DrainState): WorkerState {
   return drain === 'running' ? 'draining' : drain;
 }
 
+/** The bridge of each running lifecycle actor, so one provided machine serves every worker. */
+const bridges = new WeakMap<object, LifecycleBridge>();
+
+/** Runs one of the machine's actions on the bridge of the actor that asked for it. */
+function effectOf(name: Effect) {
+  return ({ self }: { self: object }) => bridges.get(self)?.effect(name);
+}
+
+type Effect = 'startDraining' | 'abandonRemaining' | 'release';
+
+/**
+ * The lifecycle machine with the runtime's actions, built once: a machine
+ * built per worker (`provide` per instance) would cost each worker about
+ * 40 KiB of state nodes.
+ */
+export const runtimeWorkerMachine = workerMachine.provide({
+  actions: {
+    startDraining: effectOf('startDraining'),
+    abandonRemaining: effectOf('abandonRemaining'),
+    release: effectOf('release'),
+  },
+});
+
+/** The system machine that invokes {@link runtimeWorkerMachine}, built once for the same reason. */
+export const runtimeSystemMachine = systemMachine.provide({
+  actors: { worker: runtimeWorkerMachine },
+});
+
 /**
  * The runtime's side of the lifecycle machine: it turns what the drain loop
  * meets into events carrying facts, and supplies the machine's actions. What
@@ -36,11 +65,9 @@ function publicState(admissionOpen: boolean, drain: DrainState): WorkerState {
  * One piece of lifecycle state stays here, for speed: lingering (see `lingering`).
  */
 export class LifecycleBridge {
-  /** The machine with the runtime's actions, for the system machine to invoke. */
-  readonly machine: typeof workerMachine;
   /** Read cache of the drain region, written only from the snapshot. */
   drain: DrainState = 'idle';
-  /** Read cache of the admission region, written only from the snapshot. */
+  /** Read cache of the admission region, written only from the snapshot (closed once done). */
   admissionOpen = true;
   /** Read cache of the public state, written only from the snapshot. */
   state: WorkerState = 'idle';
@@ -60,19 +87,12 @@ export class LifecycleBridge {
     private readonly clock: Clock,
     private readonly idleAfterMs: number,
     private readonly logger: Logger,
-  ) {
-    this.machine = workerMachine.provide({
-      actions: {
-        startDraining: () => this.effect('startDraining'),
-        abandonRemaining: () => this.effect('abandonRemaining'),
-        release: () => this.effect('release'),
-      },
-    });
-  }
+  ) {}
 
   /** Connects the started lifecycle actor (the system machine's `worker` child). */
   attach(actor: LifecycleActor): void {
     this.actor = actor;
+    bridges.set(actor, this);
     actor.subscribe((snapshot) => this.onSnapshot(snapshot));
   }
 
@@ -158,8 +178,12 @@ export class LifecycleBridge {
     if (actor !== undefined && actor.getSnapshot().status === 'active') actor.send(event);
   }
 
-  /** Runs one of the machine's actions; an effect must never throw into XState, which would stop the actor. */
-  private effect(name: 'startDraining' | 'abandonRemaining' | 'release'): void {
+  /**
+   * Runs one of the machine's actions (for {@link runtimeWorkerMachine});
+   * an effect must never throw into XState, which would stop the actor.
+   * @internal
+   */
+  effect(name: Effect): void {
     try {
       this.host[name]();
     } catch (error) {
@@ -171,6 +195,7 @@ export class LifecycleBridge {
     const value = snapshot.value;
     if (typeof value === 'string') {
       this.drain = 'done';
+      this.admissionOpen = false;
     } else {
       this.drain = value.active.drain;
       this.admissionOpen = value.active.admission === 'open';

@@ -58,14 +58,20 @@ export class Runner {
   private timer: unknown;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
+  // Who hears that a run ended: set once by `connect`, before the first run.
+  private host: RunnerHost = { runEnded() {} };
 
   constructor(
     private readonly clock: Clock,
     private readonly gate: BreakerGate,
     private readonly tracker: LatencyTracker | undefined,
-    private readonly host: RunnerHost,
     private readonly trace: RunTracer | undefined,
   ) {}
+
+  /** Connects the drain loop that hears each run's end (it is built after the runner). */
+  connect(host: RunnerHost): void {
+    this.host = host;
+  }
 
   /** Runs in flight: 0 or 1. */
   get running(): number {
