@@ -22,6 +22,7 @@ import {
 } from './worker/collaborators.js';
 import type { DrainLoop } from './worker/drainLoop.js';
 import type { DurableSource } from './worker/durableSource.js';
+import { WorkerEffects } from './worker/effects.js';
 import { Fates } from './worker/fates.js';
 import { LifecycleBridge, runtimeSystemMachine } from './worker/lifecycle.js';
 import { workerSettings } from './worker/options.js';
@@ -71,16 +72,11 @@ export class SyncWorker {
   readonly #durable: DurableSource | undefined;
   readonly #gate: BreakerGate;
   readonly #drain: DrainLoop;
-  readonly #detachBreaker: Unsubscribe | undefined;
+  readonly #effects: WorkerEffects;
   /** Every part, for stats() and release; the hot paths keep their own references below. */
   readonly #parts: WorkerParts;
-  // Written once by shutdown(); the lifecycle machine holds the shutdown itself.
-  #shutdownPromise: Promise<void> | undefined;
-  #resolveShutdown: (() => void) | undefined;
   // True from the first accepted task: `isRunning` reports it; nothing decides on it.
   #started = false;
-  // Set by the lifecycle's `release` action, which runs once; guards a second call all the same.
-  #released = false;
 
   /**
    * @param options see {@link SyncWorkerOptions}; invalid values throw a
@@ -95,20 +91,19 @@ export class SyncWorker {
     );
     this.#fates = new Fates(this.#events, this.#logger, settings.onDeadLetter);
     const closures = new ClosureSource(settings.maxQueue, this.#fates);
+    this.#effects = new WorkerEffects(this.#events, this.#logger);
     this.#lifecycle = new LifecycleBridge(
-      {
-        startDraining: () => this.#drain.schedule(),
-        abandonRemaining: () => this.#drain.abandonRemaining(),
-        release: () => this.#release(),
-        stateChanged: (from, to) => this.#events.emit('stateChange', { from, to }),
-      },
+      this.#effects,
       settings.clock,
       settings.idleAfterMs,
       this.#logger,
     );
     // Last: nothing after this may throw, or the store's lock would stay held.
+    // Closures here capture only what they need: one that captured `settings` would keep it alive.
+    const location = settings.durable?.store.location ?? 'memory';
     const opened = settings.durable?.store.open({
-      onCorrupt: (letter) => reportCorrupt(letter, settings, this.#fates, this.#durable),
+      onCorrupt: (letter) =>
+        reportCorrupt(letter, location, this.#logger, this.#fates, this.#durable),
       onWriteError: (error) => this.#logger.error?.(`${OWNER}: a backlog write failed`, error),
     });
     this.actor = createActor(runtimeSystemMachine, {
@@ -135,10 +130,11 @@ export class SyncWorker {
     });
     this.#gate = this.#parts.gate;
     this.#drain = this.#parts.drain;
-    this.#detachBreaker = this.breaker?.on('stateChange', (change) => {
+    const detachBreaker = this.breaker?.on('stateChange', (change) => {
       if (this.#events.has('breakerStateChange')) this.#events.emit('breakerStateChange', change);
       this.#drain.breakerChanged(change);
     });
+    this.#effects.connect(this.#parts, this.actor, detachBreaker);
     // What a previous run left behind is delivered without waiting for new work.
     if (this.#durable?.queue.hasReady) this.#durableRunnable();
   }
@@ -213,12 +209,9 @@ export class SyncWorker {
   shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     const o = optionsObject<{ timeoutMs?: number }>(`${OWNER}.shutdown`, options);
     const timeoutMs = delayMs(`${OWNER}.shutdown`, 'timeoutMs', o.timeoutMs, 5_000);
-    if (this.#shutdownPromise !== undefined) return this.#shutdownPromise;
-    this.#shutdownPromise = new Promise((resolve) => {
-      this.#resolveShutdown = resolve;
-    });
-    this.#lifecycle.shutdown(timeoutMs, this.#drain.nothingToDrain);
-    return this.#shutdownPromise;
+    const { promise, first } = this.#effects.shutdownRequested();
+    if (first) this.#lifecycle.shutdown(timeoutMs, this.#drain.nothingToDrain);
+    return promise;
   }
 
   /**
@@ -277,24 +270,5 @@ export class SyncWorker {
     if (this.#lifecycle.drain === 'done') return;
     this.#started = true;
     this.#drain.workArrived();
-  }
-
-  /** The lifecycle's `release`: the worker is done; stop timers, release the store, stop the actors. */
-  #release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#parts.runner.stop();
-    this.#lifecycle.stop();
-    this.#detachBreaker?.();
-    const closing = this.#durable?.queue.close() ?? Promise.resolve();
-    closing
-      .catch((error: unknown) =>
-        this.#logger.error?.(`${OWNER}: closing the backlog failed`, error),
-      )
-      .finally(() => {
-        this.actor.stop();
-        this.#drain.resolveIdle();
-        this.#resolveShutdown?.();
-      });
   }
 }

@@ -7,6 +7,7 @@ import { CircuitBreaker } from '../CircuitBreaker.js';
 import { DurableQueue, type DurableQueueHost } from '../durable/DurableQueue.js';
 import { BacklogError } from '../errors/BacklogError.js';
 import { LatencyTracker, type LatencyTrackerOptions } from '../LatencyTracker.js';
+import type { Logger } from '../logger.js';
 import { BreakerGate } from './breakerGate.js';
 import type { ClosureSource } from './closureSource.js';
 import { DrainLoop } from './drainLoop.js';
@@ -15,7 +16,7 @@ import type { Fates } from './fates.js';
 import type { LifecycleBridge } from './lifecycle.js';
 import type { WorkerSettings } from './options.js';
 import { Runner } from './runner.js';
-import { DEFAULT_TASK_TIMEOUT_MS, type SyncWorkerActor } from './types.js';
+import type { SyncWorkerActor } from './types.js';
 
 /**
  * The breaker a worker uses: the one the user gave, a facade over the
@@ -85,10 +86,9 @@ export interface WorkerParts extends CoreParts {
 export function withDrain(settings: WorkerSettings, core: CoreParts): WorkerParts {
   const { closures, durable, lifecycle, tracker } = core;
   const gate = new BreakerGate(core.breaker, settings.countsAsFailure, settings.logger);
-  const trace = settings.trace ? lifecycle.trace : undefined;
+  const trace = settings.trace ? lifecycle.tracer() : undefined;
   const runner = new Runner(settings.clock, gate, tracker, trace);
-  const timeoutMs = tracker === undefined ? () => DEFAULT_TASK_TIMEOUT_MS : () => tracker.timeout();
-  const drain = new DrainLoop(closures, durable, runner, gate, lifecycle, timeoutMs);
+  const drain = new DrainLoop(closures, durable, runner, gate, lifecycle, tracker);
   runner.connect(drain);
   return { ...core, gate, runner, drain };
 }
@@ -100,14 +100,15 @@ export function withDrain(settings: WorkerSettings, core: CoreParts): WorkerPart
  */
 export function reportCorrupt(
   letter: DeadLetter,
-  settings: WorkerSettings,
+  location: string,
+  logger: Logger,
   fates: Fates,
   durable: DurableSource | undefined,
 ): void {
-  settings.logger.error?.(
+  logger.error?.(
     `SyncWorker: ${letter.reason} (key ${JSON.stringify(letter.key)}, seq ${letter.seq}); moved to the dead letters`,
   );
-  const error = new BacklogError(settings.durable?.store.location, letter.reason);
+  const error = new BacklogError(location, letter.reason);
   if (durable === undefined) fates.buried(letter, error);
   else durable.corrupt(letter, error);
 }

@@ -2,12 +2,14 @@ import type { BreakerStateChange } from '../CircuitBreaker.js';
 import { BreakerOpenError } from '../errors/BreakerOpenError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
 import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
+import type { LatencyTracker } from '../LatencyTracker.js';
 import type { SyncTask } from '../task.js';
 import type { Admission, BreakerGate } from './breakerGate.js';
 import type { ClosureSource } from './closureSource.js';
 import type { DurableSource } from './durableSource.js';
 import type { LifecycleBridge } from './lifecycle.js';
 import type { Runner, RunnerHost } from './runner.js';
+import { DEFAULT_TASK_TIMEOUT_MS } from './types.js';
 
 const BREAKER_OPEN = 'circuit breaker open';
 const breakerOpen = () => createCheapError(BreakerOpenError, BREAKER_OPEN);
@@ -36,7 +38,7 @@ export class DrainLoop implements RunnerHost {
     private readonly runner: Runner,
     private readonly gate: BreakerGate,
     private readonly lifecycle: LifecycleBridge,
-    private readonly timeoutMs: () => number,
+    private readonly tracker: LatencyTracker | undefined,
   ) {}
 
   /** Whether nothing waits or runs (what `onIdle()` waits for). */
@@ -98,7 +100,7 @@ export class DrainLoop implements RunnerHost {
   breakerChanged(change: BreakerStateChange): void {
     // A microtask, so the task whose failure opened the breaker (here or in another
     // worker sharing it) hears its own fate before the waiting tasks fail fast.
-    if (change.to === 'open') queueMicrotask(this.failFastIfOpen);
+    if (change.to === 'open') queueMicrotask(() => this.failFastIfOpen());
     this.lifecycle.breakerChanged();
   }
 
@@ -119,11 +121,11 @@ export class DrainLoop implements RunnerHost {
     for (const resolve of waiters) resolve();
   }
 
-  private readonly failFastIfOpen = (): void => {
+  private failFastIfOpen(): void {
     if (!this.gate.isOpen || this.closures.waiting === 0) return;
     this.closures.failWaiting(breakerOpen);
     if (this.runner.running === 0 && this.lifecycle.drain === 'running') this.schedule();
-  };
+  }
 
   /** Starts tasks until the runner is full, nothing can start, or the lifecycle leaves `running`. */
   private readonly pump = (): void => {
@@ -151,7 +153,7 @@ export class DrainLoop implements RunnerHost {
       this.nothingToStart();
       return false;
     }
-    const timeoutMs = this.timeoutMs();
+    const timeoutMs = this.tracker?.timeout() ?? DEFAULT_TASK_TIMEOUT_MS;
     const admission = this.gate.admit(timeoutMs);
     if (admission !== 'admitted') return this.refused(admission);
     // The probe replays the oldest kept task; otherwise the two kinds take turns.

@@ -158,8 +158,10 @@ export class LifecycleBridge {
     this.idleTimer = undefined;
   }
 
-  /** Sends a `trace.*` event for the inspector (the worker's `trace` option). */
-  readonly trace: RunTracer = (event) => this.send(event);
+  /** Sends `trace.*` events for the inspector (the worker's `trace` option); made only when asked for. */
+  tracer(): RunTracer {
+    return (event) => this.send(event);
+  }
 
   private readonly onIdleTimer = (): void => {
     this.idleTimer = undefined;

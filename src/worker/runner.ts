@@ -12,6 +12,9 @@ export interface RunnerHost {
   runEnded(): void;
 }
 
+/** The host before `connect`: nothing hears a run end. */
+const NO_HOST: RunnerHost = { runEnded() {} };
+
 /** Reports runs to the inspector (the worker's `trace` option); absent otherwise. */
 export type RunTracer = (
   event:
@@ -59,7 +62,7 @@ export class Runner {
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
   // Who hears that a run ended: set once by `connect`, before the first run.
-  private host: RunnerHost = { runEnded() {} };
+  private host: RunnerHost = NO_HOST;
 
   constructor(
     private readonly clock: Clock,
