@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   BacklogFullError,
   type BacklogRecord,
@@ -21,6 +21,7 @@ import {
 } from '../../src/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
 import { durableWorker } from '../support/durable.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
 const DISK_FULL_CHILD = fileURLToPath(
   new URL('../fixtures/durable-disk-full-child.ts', import.meta.url),
@@ -30,15 +31,7 @@ const FILE_LIMIT_BLOCKS = 512;
 /** A generous bound on one child's run (start-up with tsx takes about a second), not a timing assertion. */
 const CHILD_LIMIT_MS = 30_000;
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'xsw-faults-'));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('xsw-faults-');
 
 interface ChildRun {
   code: number | null;

@@ -5,34 +5,23 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BacklogLockedError } from '../../src/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
 import { durableWorker } from '../support/durable.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
 const RACE_CHILD = fileURLToPath(new URL('../fixtures/lock-race-child.ts', import.meta.url));
-const dirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'xsw-lock-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('xsw-lock-');
 
 /** What a constructor threw, if anything. */
 function thrownBy(make: () => unknown): unknown {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BacklogError,
   BacklogLockedError,
@@ -12,19 +12,10 @@ import {
 } from '../../src/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
 import { durableWorker } from '../support/durable.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
 const hooks = { onCorrupt() {}, onWriteError() {} };
-const dirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'xsw-lmdb-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('xsw-lmdb-');
 
 function record(seq: number, key: string, payload: string): BacklogRecord {
   return { seq, id: `id-${seq}`, key, handler: 'write', payload, attempts: 0, enqueuedAt: 1 };
