@@ -10,7 +10,6 @@ import type { Logger } from './logger.js';
 import type { DurableTaskInput, SyncTask } from './task.js';
 import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import { delayMs, optionsObject } from './validate.js';
-import type { BreakerGate } from './worker/breakerGate.js';
 import { ClosureSource } from './worker/closureSource.js';
 import {
   connectBreaker,
@@ -70,7 +69,6 @@ export class SyncWorker {
   readonly #fates: Fates;
   readonly #lifecycle: LifecycleBridge;
   readonly #durable: DurableSource | undefined;
-  readonly #gate: BreakerGate;
   readonly #drain: DrainLoop;
   readonly #effects: WorkerEffects;
   /** Every part, for stats() and release; the hot paths keep their own references below. */
@@ -128,7 +126,6 @@ export class SyncWorker {
       breaker: this.breaker,
       tracker: this.latencyTracker,
     });
-    this.#gate = this.#parts.gate;
     this.#drain = this.#parts.drain;
     const detachBreaker = this.breaker?.on('stateChange', (change) => {
       if (this.#events.has('breakerStateChange')) this.#events.emit('breakerStateChange', change);

@@ -51,7 +51,7 @@ export class Fates {
     const onSuccess = (task as SyncTask).onSuccess;
     if (onSuccess !== undefined) {
       try {
-        (task as SyncTask).onSuccess?.(result);
+        onSuccess.call(task, result);
       } catch (error) {
         this.logger.error?.(`${OWNER}: onSuccess of task "${nameOf(task)}" threw`, error);
       }
@@ -134,7 +134,7 @@ export class Fates {
     const onFailure = (task as SyncTask).onFailure;
     if (onFailure === undefined) return;
     try {
-      (task as SyncTask).onFailure?.(error);
+      onFailure.call(task, error);
     } catch (thrown) {
       this.logger.error?.(`${OWNER}: onFailure of task "${nameOf(task)}" threw`, thrown);
     }
