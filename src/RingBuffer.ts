@@ -39,6 +39,13 @@ export class RingBuffer<T> {
     return this.length === 0 ? undefined : this.items[this.head];
   }
 
+  /** The item `index` places from the oldest (0 is the oldest), left in place. */
+  at(index: number): T | undefined {
+    return index < 0 || index >= this.length
+      ? undefined
+      : this.items[(this.head + index) & this.mask];
+  }
+
   /** Removes and returns the oldest item, or `undefined` when empty. */
   shift(): T | undefined {
     if (this.length === 0) return undefined;

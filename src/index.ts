@@ -65,8 +65,12 @@ export {
 export type { Logger } from './logger.js';
 export { SyncWorker } from './SyncWorker.js';
 export type {
+  BatchHandler,
+  BatchOptions,
+  DurableBatchContext,
   DurableContext,
   DurableHandler,
+  DurableHandlerEntry,
   DurableTask,
   DurableTaskInput,
   SyncTask,
@@ -74,6 +78,8 @@ export type {
 } from './task.js';
 export { MAX_KEY_LENGTH } from './taskValidation.js';
 export { MAX_DELAY_MS } from './validate.js';
+export { MAX_BATCH_SIZE } from './worker/handlerOptions.js';
+export { MAX_CONCURRENCY } from './worker/options.js';
 export {
   DEFAULT_TASK_TIMEOUT_MS,
   type DrainState,

@@ -19,6 +19,13 @@ export interface SyncTask<R = unknown> {
   run(context: TaskContext): R | PromiseLike<R>;
   /** A free label for logs and events. Default `"sync"`. */
   name?: string;
+  /**
+   * The ordering scope: tasks with one key run one at a time, in enqueue
+   * order; tasks of different keys may run side by side up to the worker's
+   * `concurrency`. Read once, at `enqueue`. Default: one shared key, so tasks
+   * without keys run one at a time whatever `concurrency` says.
+   */
+  key?: string;
   /** Called once with the result when `run` succeeds within its timeout. */
   onSuccess?(result: Awaited<R>): void;
   /**
@@ -38,7 +45,8 @@ export class TaskRun implements TaskContext {
   private controller: AbortController | undefined;
   private abortReason: Error | undefined;
 
-  constructor(readonly timeoutMs: number) {}
+  /** Set once, when the run starts, before the task's code sees it. */
+  constructor(public timeoutMs: number) {}
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -86,6 +94,42 @@ export interface DurableContext extends TaskContext {
 // biome-ignore lint/suspicious/noExplicitAny: each handler declares the payload type it accepts.
 export type DurableHandler<P = any> = (payload: P, context: DurableContext) => unknown;
 
+/** How a batch handler takes its tasks. */
+export interface BatchOptions {
+  /**
+   * Most tasks in one call: consecutive waiting tasks of one key and this
+   * handler, in order. A batch never waits to fill; it takes what waits when
+   * its key's turn comes. An integer from 1 to 10 000.
+   */
+  maxSize: number;
+}
+
+/** What a batch handler receives besides its payloads: one entry per task, in the payloads' order. */
+export interface DurableBatchContext extends TaskContext {
+  /** The tasks' ids; deduplicate by them, since a crash mid-delivery means they are delivered again. */
+  readonly ids: readonly string[];
+  /** Each task's run number: 1 on its first try. */
+  readonly attempts: readonly number[];
+  /** The tasks' ordering key (one batch holds one key). */
+  readonly key: string;
+}
+
+/**
+ * A handler that delivers several durable tasks in one call. The call is
+ * one outcome: it succeeds or fails for all its tasks. Throw a
+ * `NonRetryableError` when the data is at fault; the worker then splits the
+ * batch to find the bad task and delivers the others.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: each handler declares the payload type it accepts.
+export interface BatchHandler<P = any> {
+  batch: BatchOptions;
+  run(payloads: P[], context: DurableBatchContext): unknown;
+}
+
+/** A registered handler: a function of one payload, or a batch handler. */
+// biome-ignore lint/suspicious/noExplicitAny: each handler declares the payload type it accepts.
+export type DurableHandlerEntry<P = any> = DurableHandler<P> | BatchHandler<P>;
+
 /** One run of a durable task: the closure context plus the task's identity. */
 export class DurableRun extends TaskRun implements DurableContext {
   readonly attempt: number;
@@ -119,4 +163,18 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/** One run of a batch: the closure context plus its tasks' identities. */
+export class DurableBatchRun extends TaskRun implements DurableBatchContext {
+  readonly ids: readonly string[];
+  readonly attempts: readonly number[];
+  readonly key: string;
+
+  constructor(timeoutMs: number, records: readonly BacklogRecord[]) {
+    super(timeoutMs);
+    this.ids = records.map((record) => record.id);
+    this.attempts = records.map((record) => record.attempts);
+    this.key = (records[0] as BacklogRecord).key;
+  }
 }

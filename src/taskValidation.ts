@@ -1,5 +1,5 @@
 import { assertPlainJson } from './backlog/json.js';
-import type { DurableHandler, DurableTaskInput, SyncTask } from './task.js';
+import type { DurableTaskInput, SyncTask } from './task.js';
 
 const OWNER = 'SyncWorker.enqueue';
 /** Longest `key` or `id`: they become part of a store key, which LMDB limits to about 2 KB. */
@@ -38,6 +38,7 @@ export function validateTask(task: unknown): asserts task is SyncTask {
   if (t.onFailure !== undefined && typeof t.onFailure !== 'function') {
     throw new TypeError(`${OWNER}: task.onFailure must be a function`);
   }
+  if (t.key !== undefined) optionalName(t as unknown as Record<string, unknown>, 'key');
 }
 
 function optionalName(t: Record<string, unknown>, name: 'key' | 'id'): void {
@@ -56,7 +57,7 @@ function optionalName(t: Record<string, unknown>, name: 'key' | 'id'): void {
  */
 export function validateDurableTask(
   task: unknown,
-  handlers: Readonly<Record<string, DurableHandler>> | undefined,
+  handlers: Readonly<Record<string, unknown>> | undefined,
 ): asserts task is DurableTaskInput {
   if (handlers === undefined) {
     throw new TypeError(`${OWNER}: durable tasks need the worker's handlers and backlog options`);

@@ -2,7 +2,8 @@ import type { ActorRefFrom } from 'xstate';
 import type { backlogMachine } from '../../machines/projections/backlog.machine.js';
 import type { BacklogRecord, BacklogStore, DeadLetter } from '../backlog/types.js';
 import type { Clock } from '../clock.js';
-import { BacklogFullError } from '../errors/BacklogFullError.js';
+import type { BacklogFullError } from '../errors/BacklogFullError.js';
+import { FullBackoff } from './FullBackoff.js';
 import { GroupCommit } from './GroupCommit.js';
 import { Lanes } from './Lanes.js';
 import { RetryTimer } from './RetryTimer.js';
@@ -29,9 +30,6 @@ export interface DurableQueueSettings {
   host: DurableQueueHost;
 }
 
-/** How long new durable tasks are refused after the store refused a commit, unless space is freed sooner. */
-export const FULL_BACKOFF_MS = 1_000;
-
 /**
  * The durable tasks of one worker: a write-ahead group commit into the store,
  * and per-key lanes that deliver each key in order, round robin across keys.
@@ -48,16 +46,14 @@ export class DurableQueue {
   // Dead-letter requeues in flight, each by the first seq it may hand out:
   // like a commit, a requeue's records may be readable before it ends.
   private requeueFloors: number[] = [];
-
   // After a failed commit, new tasks are refused for a while, or until a delivery frees space.
-  private fullError: BacklogFullError | undefined;
-  private refuseUntil = Number.NEGATIVE_INFINITY;
-
+  private readonly full: FullBackoff;
   private closed = false;
 
   constructor(private readonly settings: DurableQueueSettings) {
     this.store = settings.store;
     this.seq = settings.nextSeq;
+    this.full = new FullBackoff(settings.clock);
     this.lanes = new Lanes({
       store: settings.store,
       maxCached: settings.maxCached,
@@ -80,11 +76,6 @@ export class DurableQueue {
       this.lanes.restore(key);
       this.pendingCount += count;
     }
-  }
-
-  /** The store's location, for messages. */
-  get location(): string {
-    return this.store.location;
   }
 
   /** Accepted and neither delivered nor dead: in memory, in the store, or being written. */
@@ -127,10 +118,7 @@ export class DurableQueue {
    * last {@link FULL_BACKOFF_MS} and no delivery has freed space since.
    */
   refusal(): BacklogFullError | undefined {
-    if (this.fullError === undefined) return undefined;
-    if (this.settings.clock.now() < this.refuseUntil) return this.fullError;
-    this.fullError = undefined;
-    return undefined;
+    return this.full.refusal();
   }
 
   /** Keeps a new task: it is written with the next group commit and runs once durable. */
@@ -166,21 +154,45 @@ export class DurableQueue {
     return this.lanes.take();
   }
 
-  /** The running task was delivered: forget it and move its key to the back of the rotation. */
-  succeeded(record: BacklogRecord): void {
-    this.store.remove(record);
-    this.fullError = undefined;
-    this.pendingCount--;
-    this.lanes.finishHead(record);
+  /** Whether `key` is splitting a batch that failed for its data. */
+  isSplitting(key: string): boolean {
+    return this.lanes.lane(key).segments !== undefined;
+  }
+
+  /** Takes a batch from the key {@link prepare} put in front (see `Lanes.takeBatch`). */
+  takeBatch(maxSize: number): BacklogRecord[] {
+    return this.lanes.takeBatch(maxSize);
+  }
+
+  /** The running task or batch was delivered: forget it and move its key to the back of the rotation. */
+  succeeded(records: BacklogRecord | readonly BacklogRecord[]): void {
+    const all = listOf(records);
+    for (const record of all) this.store.remove(record);
+    this.full.spaceFreed();
+    this.pendingCount -= all.length;
+    this.lanes.finishHead(all[0] as BacklogRecord, all.length);
   }
 
   /**
-   * The running task failed and runs again at `at` (on the queue's clock): it
-   * keeps its place, first in its key, and the store keeps its new attempt count.
+   * The running task (or batch, from its key's head) failed and runs again
+   * at `at` (on the queue's clock): it keeps its place, first in its key, and
+   * the store keeps the new attempt counts.
    */
-  retryAt(record: BacklogRecord, at: number, now: number): void {
-    this.store.update(record);
-    this.retries.wait(this.lanes.lane(record.key), at, now);
+  retryAt(records: BacklogRecord | readonly BacklogRecord[], at: number, now: number): void {
+    const all = listOf(records);
+    for (const record of all) this.store.update(record);
+    this.retries.wait(this.lanes.lane((all[0] as BacklogRecord).key), at, now);
+  }
+
+  /**
+   * The running batch failed for its data: the store keeps the new attempt
+   * counts, and the key runs it again at once as two halves, in order.
+   */
+  split(records: readonly BacklogRecord[]): void {
+    for (const record of records) this.store.update(record);
+    const key = (records[0] as BacklogRecord).key;
+    this.lanes.lane(key).split(records.length);
+    this.lanes.again(key);
   }
 
   /** Moves the running task to the dead letters, whatever the retry policy says. */
@@ -242,14 +254,7 @@ export class DurableQueue {
   private notKept(records: readonly BacklogRecord[], cause: unknown): void {
     this.send({ type: 'BATCH_FAILED' });
     this.pendingCount -= records.length;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    const error = new BacklogFullError(
-      this.store.location,
-      `backlog ${this.store.location} could not keep ${records.length} task(s): ${reason}`,
-      { cause },
-    );
-    this.fullError = error;
-    this.refuseUntil = this.settings.clock.now() + FULL_BACKOFF_MS;
+    const error = this.full.refused(this.store.location, records.length, cause);
     this.ended([]);
     this.commits.rejectFlushes(error);
     this.settings.host.onNotKept(records, error);
@@ -284,4 +289,9 @@ export class DurableQueue {
   private send(event: Parameters<DurableQueueSettings['actor']['send']>[0]): void {
     if (this.settings.actor.getSnapshot().status === 'active') this.settings.actor.send(event);
   }
+}
+
+/** One record or a batch, as a list. */
+function listOf(records: BacklogRecord | readonly BacklogRecord[]): readonly BacklogRecord[] {
+  return Array.isArray(records) ? records : [records as BacklogRecord];
 }

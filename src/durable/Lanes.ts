@@ -87,7 +87,37 @@ export class Lanes {
   take(): BacklogRecord {
     const lane = this.ready.shift() as Lane;
     lane.state = 'running';
+    lane.inFlight = 1;
     return lane.head as BacklogRecord;
+  }
+
+  /**
+   * Takes up to `maxSize` consecutive tasks of the lane {@link prepare} put
+   * in front that share its head's handler (its split's front segment at
+   * most), and marks the key as running. A batch may read past `maxCached`
+   * by up to its own size: the records it holds are in flight, not waiting.
+   */
+  takeBatch(maxSize: number): BacklogRecord[] {
+    const lane = this.ready.shift() as Lane;
+    lane.state = 'running';
+    const limit = lane.batchLimit(maxSize);
+    if (lane.cache.size < limit && lane.stored) this.readBack(lane, limit - lane.cache.size);
+    const head = lane.head as BacklogRecord;
+    const batch = [head];
+    for (let i = 1; i < limit; i++) {
+      const record = lane.cache.at(i);
+      if (record === undefined || record.handler !== head.handler) break;
+      batch.push(record);
+    }
+    lane.inFlight = batch.length;
+    return batch;
+  }
+
+  /** The key's lane, now running, runs its head again at once (a batch being split). */
+  again(key: string): void {
+    const lane = this.lane(key);
+    lane.state = 'idle';
+    this.makeReady(lane);
   }
 
   /**
@@ -137,8 +167,11 @@ export class Lanes {
     return head;
   }
 
-  private readBack(lane: Lane): void {
-    const room = Math.max(1, Math.min(READ_CHUNK, this.settings.maxCached - this.cachedCount));
+  private readBack(lane: Lane, atLeast = 1): void {
+    const room = Math.max(
+      atLeast,
+      Math.min(READ_CHUNK, this.settings.maxCached - this.cachedCount),
+    );
     const through = this.settings.readableThrough();
     const records = this.settings.store.read(lane.key, lane.cursor, room);
     let taken = 0;
@@ -153,11 +186,12 @@ export class Lanes {
     else if (records.length < room) this.markCaughtUp(lane);
   }
 
-  /** The running head of `record`'s key is done (delivered or dead): the next one moves up. */
-  finishHead(record: BacklogRecord): void {
+  /** The running head of `record`'s key is done (delivered or dead), or `count` tasks from it: the next one moves up. */
+  finishHead(record: BacklogRecord, count = 1): void {
     const lane = this.lane(record.key);
-    lane.cache.shift();
-    this.cachedCount--;
+    for (let i = 0; i < count; i++) lane.cache.shift();
+    this.cachedCount -= count;
+    lane.delivered(count);
     lane.state = 'idle';
     // Read the next chunk now: a read that filled its room exactly cannot tell it
     // reached the end, and a lane with nothing left must leave the rotation, not hold a turn.

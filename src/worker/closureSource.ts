@@ -1,32 +1,49 @@
 import { QueueOverflowError } from '../errors/QueueOverflowError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
 import type { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
-import { RingBuffer } from '../RingBuffer.js';
 import { type SyncTask, TaskRun } from '../task.js';
+import { type ClosureLane, ClosureLanes } from './closureLanes.js';
 import type { Fates } from './fates.js';
 import type { TaskSource } from './taskSource.js';
 
-/** Closure tasks: a bounded FIFO that drops its oldest waiting task when full. */
-export class ClosureSource implements TaskSource<SyncTask> {
-  private readonly queue: RingBuffer<SyncTask>;
+/** One run of a closure task: its context, and the lane it holds while it runs. */
+export class ClosureRun extends TaskRun {
+  constructor(
+    readonly task: SyncTask,
+    readonly lane: ClosureLane,
+  ) {
+    super(0);
+  }
+
+  /** The task's name, for trace events. */
+  get name(): string | undefined {
+    return this.task.name;
+  }
+}
+
+/**
+ * Closure tasks: per-key FIFO lanes (see {@link ClosureLanes}), bounded in
+ * total by `maxQueue`, dropping the oldest waiting task when full.
+ */
+export class ClosureSource implements TaskSource<ClosureRun> {
+  private readonly lanes = new ClosureLanes();
   /**
    * The task an idle runner will take next, held apart so that a burst
    * arriving before the drain loop runs never pushes it out: the oldest
    * *waiting* task is dropped instead. Set by {@link push}, cleared by
-   * {@link take} and the failing paths.
+   * {@link take} and the failing paths; `nextLane` is its key's lane.
    */
   private next: SyncTask | undefined;
+  private nextLane: ClosureLane | undefined;
 
   constructor(
     private readonly maxQueue: number,
     private readonly fates: Fates,
-  ) {
-    this.queue = new RingBuffer(Math.min(maxQueue, 16));
-  }
+  ) {}
 
   /** Tasks waiting, the one set apart to run next included. */
   get waiting(): number {
-    return this.next === undefined ? this.queue.size : this.queue.size + 1;
+    return this.next === undefined ? this.lanes.queued : this.lanes.queued + 1;
   }
 
   /**
@@ -35,12 +52,15 @@ export class ClosureSource implements TaskSource<SyncTask> {
    * `maxQueue + 1` into an idle worker drops nothing.
    */
   push(task: SyncTask, runnerFree: boolean): void {
-    if (runnerFree && this.next === undefined && this.queue.size === 0) {
+    const lanes = this.lanes;
+    const lane = lanes.laneFor(task);
+    if (runnerFree && this.next === undefined && lanes.queued === 0) {
       this.next = task;
+      this.nextLane = lane;
       return;
     }
-    const victim = this.queue.size >= this.maxQueue ? this.queue.shift() : undefined;
-    this.queue.push(task);
+    const victim = lanes.queued >= this.maxQueue ? lanes.dropOldest() : undefined;
+    lanes.push(task, lane);
     if (victim !== undefined) this.drop(victim);
   }
 
@@ -52,54 +72,69 @@ export class ClosureSource implements TaskSource<SyncTask> {
   enforceBound(): void {
     const next = this.next;
     if (next === undefined) return;
+    const lane = this.nextLane as ClosureLane;
     this.next = undefined;
-    if (this.queue.size >= this.maxQueue) this.drop(next);
-    else this.queue.unshift(next);
+    this.nextLane = undefined;
+    if (this.lanes.queued >= this.maxQueue) this.drop(next);
+    else this.lanes.pushFront(next, lane);
   }
 
+  /** Whether a task of a key with nothing in flight waits (the one set apart goes first). */
   prepare(): boolean {
-    return this.next !== undefined || this.queue.size > 0;
+    return this.next !== undefined || this.lanes.hasStartable();
   }
 
-  take(): SyncTask {
+  take(): ClosureRun {
     const next = this.next;
-    if (next === undefined) return this.queue.shift() as SyncTask;
-    this.next = undefined;
-    return next;
+    if (next !== undefined) {
+      const lane = this.nextLane as ClosureLane;
+      this.next = undefined;
+      this.nextLane = undefined;
+      this.lanes.occupy(lane);
+      return new ClosureRun(next, lane);
+    }
+    const lane = this.lanes.front();
+    return new ClosureRun(this.lanes.take(lane), lane);
   }
 
-  context(_task: SyncTask, timeoutMs: number): TaskRun {
-    return new TaskRun(timeoutMs);
+  context(run: ClosureRun, timeoutMs: number): TaskRun {
+    run.timeoutMs = timeoutMs;
+    return run;
   }
 
-  invoke(task: SyncTask, run: TaskRun): unknown {
-    return task.run(run);
+  invoke(run: ClosureRun): unknown {
+    return run.task.run(run);
   }
 
-  succeeded(task: SyncTask, result: unknown, durationMs: number): void {
-    this.fates.succeeded(task, result, durationMs);
+  succeeded(run: ClosureRun, result: unknown, durationMs: number): void {
+    this.lanes.finished(run.lane);
+    this.fates.succeeded(run.task, result, durationMs);
   }
 
-  failed(task: SyncTask, error: Error): void {
-    this.fates.failed(task, error);
+  failed(run: ClosureRun, error: Error): void {
+    this.lanes.finished(run.lane);
+    this.fates.failed(run.task, error);
   }
 
-  timedOut(task: SyncTask, error: Error): void {
+  timedOut(run: ClosureRun, error: Error): void {
+    this.lanes.finished(run.lane);
     const timeout = error as TaskTimeoutError;
     this.fates.runTimedOut();
-    this.fates.timedOut(task, timeout, timeout.timeoutMs);
+    this.fates.timedOut(run.task, timeout, timeout.timeoutMs);
   }
 
-  abandoned(task: SyncTask, error: Error): void {
-    this.fates.failed(task, error);
+  abandoned(run: ClosureRun, error: Error): void {
+    this.lanes.finished(run.lane);
+    this.fates.failed(run.task, error);
   }
 
   failWaiting(errorFor: () => Error): void {
     if (this.waiting === 0) return;
     // Emptied before any callback runs, so a callback that enqueues meets an empty queue.
-    const tasks = this.queue.takeAll();
+    const tasks = this.lanes.takeAll();
     if (this.next !== undefined) tasks.unshift(this.next);
     this.next = undefined;
+    this.nextLane = undefined;
     this.fates.failedAll(tasks, errorFor);
   }
 

@@ -87,7 +87,7 @@ export function withDrain(settings: WorkerSettings, core: CoreParts): WorkerPart
   const { closures, durable, lifecycle, tracker } = core;
   const gate = new BreakerGate(core.breaker, settings.countsAsFailure, settings.logger);
   const trace = settings.trace ? lifecycle.tracer() : undefined;
-  const runner = new Runner(settings.clock, gate, tracker, trace);
+  const runner = new Runner(settings.clock, gate, tracker, trace, settings.concurrency);
   const drain = new DrainLoop(closures, durable, runner, gate, lifecycle, tracker);
   runner.connect(drain);
   return { ...core, gate, runner, drain };

@@ -17,9 +17,11 @@ const breakerOpen = () => createCheapError(BreakerOpenError, BREAKER_OPEN);
 /**
  * The drain loop: while the lifecycle's drain is `running` and the runner has
  * room, it picks the next task (the breaker's probe replays the oldest kept
- * durable task; otherwise closure and durable tasks take turns), asks the
- * breaker, and starts it. What it cannot get past (nothing to start, a
- * refused permit) it tells the lifecycle, which decides what follows.
+ * durable task; otherwise closure and durable tasks take turns, each source
+ * offering only keys with nothing in flight), asks the breaker, and starts
+ * it. What it cannot get past (nothing to start, a refused permit) it tells
+ * the lifecycle, which decides what follows, but only once nothing is in
+ * flight: a run still out will end and look again.
  */
 export class DrainLoop implements RunnerHost {
   // Plain flags of the loop itself, not lifecycle state: the loop alone writes them.
@@ -65,9 +67,11 @@ export class DrainLoop implements RunnerHost {
 
   /** Queues an accepted closure task and wakes the drain for it. */
   acceptClosure(task: SyncTask): void {
-    // A run in flight means the drain is running, not lingering: the run's end looks again.
+    // A run in flight means the drain is running, not lingering: the run's end looks again,
+    // and a pump now is needed only if another run could start beside it.
     if (this.runner.running > 0) {
       this.closures.push(task, false);
+      if (this.runner.free > 0) this.schedule();
       return;
     }
     // An idle runner will take the first task of a burst: it is set apart, not counted as waiting.
@@ -77,7 +81,7 @@ export class DrainLoop implements RunnerHost {
 
   /** Work arrived (enqueued, committed, read back, or due for a retry). */
   workArrived(): void {
-    if (this.lifecycle.workArrived() && this.runner.running === 0) this.schedule();
+    if (this.lifecycle.workArrived() && this.runner.free > 0) this.schedule();
   }
 
   /** Looks for the next task in a microtask (never inside `enqueue`). */
@@ -89,7 +93,7 @@ export class DrainLoop implements RunnerHost {
 
   /** A commit ended: a drain that waited for it looks again. */
   lookAgain(): void {
-    if (this.lifecycle.drain === 'running' && this.runner.running === 0) this.schedule();
+    if (this.lifecycle.drain === 'running' && this.runner.free > 0) this.schedule();
   }
 
   runEnded(): void {
@@ -108,7 +112,7 @@ export class DrainLoop implements RunnerHost {
   abandonRemaining(): void {
     const errorFor = () =>
       createCheapError(WorkerShutdownError, 'sync worker shut down before this task finished');
-    this.runner.abandon(errorFor());
+    this.runner.abandon(errorFor);
     this.closures.abandonWaiting(errorFor);
     this.durable?.abandonWaiting();
   }
@@ -148,7 +152,7 @@ export class DrainLoop implements RunnerHost {
   private startNext(): boolean {
     const probing = this.gate.probing;
     const durableReady = this.durable?.prepare(probing) === true;
-    const closureReady = this.closures.waiting > 0;
+    const closureReady = this.closures.prepare();
     if (!durableReady && !closureReady) {
       this.nothingToStart();
       return false;
@@ -160,10 +164,10 @@ export class DrainLoop implements RunnerHost {
     if (durableReady && (probing || this.durableTurn || !closureReady)) {
       this.durableTurn = false;
       const durable = this.durable as DurableSource;
-      this.runner.start(durable, durable.take(), timeoutMs);
+      this.runner.start(durable, durable.take(), timeoutMs, probing);
     } else {
       this.durableTurn = durableReady;
-      this.runner.start(this.closures, this.closures.take(), timeoutMs);
+      this.runner.start(this.closures, this.closures.take(), timeoutMs, probing);
     }
     return true;
   }
@@ -178,6 +182,8 @@ export class DrainLoop implements RunnerHost {
       // Half-open with the probe out: the task an idle worker took to run must wait after all.
       this.closures.enforceBound();
     }
+    // Runs in flight (the probe among them, perhaps) end and look again: not blocked yet.
+    if (this.runner.running > 0) return false;
     this.lifecycle.permitDenied(this.closures.waiting > 0);
     return false;
   }

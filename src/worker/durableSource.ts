@@ -5,12 +5,33 @@ import { backoffMs, type RetryPolicy } from '../durable/retry.js';
 import { NonRetryableError } from '../errors/NonRetryableError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
 import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
-import { type DurableHandler, DurableRun, type DurableTaskInput, type TaskRun } from '../task.js';
+import { DurableBatchRun, DurableRun, type DurableTaskInput, type TaskRun } from '../task.js';
 import type { Fates } from './fates.js';
+import type { RegisteredHandler } from './handlerOptions.js';
 import type { TaskSource } from './taskSource.js';
 
 /** The key of durable tasks enqueued without one. */
 export const DEFAULT_KEY = 'default';
+
+/**
+ * Consecutive tasks of one key and handler, run in one call of a batch
+ * handler. `split`: taken while the key splits a batch that failed for its
+ * data, so only what says something about the remote reaches the breaker.
+ */
+export class RecordBatch {
+  constructor(
+    readonly records: BacklogRecord[],
+    readonly split: boolean,
+  ) {}
+
+  /** The handler's name, for trace events. */
+  get handler(): string {
+    return (this.records[0] as BacklogRecord).handler;
+  }
+}
+
+/** What the durable source runs: one record, or a batch for a batch handler. */
+export type DurableWork = BacklogRecord | RecordBatch;
 
 /**
  * Durable tasks: the one owner of their records. It creates each record from
@@ -18,10 +39,10 @@ export const DEFAULT_KEY = 'default';
  * after each failed run whether it runs again or goes to the dead letters;
  * the {@link DurableQueue} under it keeps them per key, in the store.
  */
-export class DurableSource implements TaskSource<BacklogRecord> {
+export class DurableSource implements TaskSource<DurableWork> {
   constructor(
     readonly queue: DurableQueue,
-    readonly handlers: Readonly<Record<string, DurableHandler>>,
+    readonly handlers: Readonly<Record<string, RegisteredHandler>>,
     private readonly fates: Fates,
     private readonly retry: RetryPolicy,
     private readonly wallClock: () => number = Date.now,
@@ -73,23 +94,53 @@ export class DurableSource implements TaskSource<BacklogRecord> {
     return false;
   }
 
-  take(): BacklogRecord {
-    return this.queue.take();
+  take(): DurableWork {
+    const head = this.queue.peek() as BacklogRecord;
+    const batchSize = (this.handlers[head.handler] as RegisteredHandler).batchSize;
+    if (batchSize === undefined) return this.queue.take();
+    const splitting = this.queue.isSplitting(head.key);
+    return new RecordBatch(this.queue.takeBatch(batchSize), splitting);
   }
 
-  context(record: BacklogRecord, timeoutMs: number): TaskRun {
-    record.attempts++;
-    return new DurableRun(timeoutMs, record);
+  context(work: DurableWork, timeoutMs: number): TaskRun {
+    if (!(work instanceof RecordBatch)) {
+      work.attempts++;
+      return new DurableRun(timeoutMs, work);
+    }
+    for (const record of work.records) record.attempts++;
+    return new DurableBatchRun(timeoutMs, work.records);
   }
 
-  invoke(record: BacklogRecord, run: TaskRun): unknown {
-    const handler = this.handlers[record.handler] as DurableHandler;
-    return handler(record.payload, run as DurableRun);
+  invoke(work: DurableWork, run: TaskRun): unknown {
+    if (!(work instanceof RecordBatch)) {
+      const handler = this.handlers[work.handler] as RegisteredHandler & { batchSize: undefined };
+      return handler.run(work.payload, run as DurableRun);
+    }
+    const handler = this.handlers[work.handler] as RegisteredHandler & { batchSize: number };
+    return handler.run(
+      work.records.map((record) => record.payload),
+      run as DurableBatchRun,
+    );
   }
 
-  succeeded(record: BacklogRecord, result: unknown, durationMs: number): void {
-    this.queue.succeeded(record);
-    this.fates.succeeded(record, result, durationMs);
+  /**
+   * Whether the breaker hears this outcome. A batch being split reports only
+   * failures that are the remote's (retryable ones): its successes and its
+   * data's failures were told once already, by the batch that failed.
+   */
+  reportsOutcome(work: DurableWork, error?: Error): boolean {
+    if (!(work instanceof RecordBatch) || !work.split) return true;
+    return error !== undefined && this.isRetryable(error);
+  }
+
+  succeeded(work: DurableWork, result: unknown, durationMs: number): void {
+    if (!(work instanceof RecordBatch)) {
+      this.queue.succeeded(work);
+      this.fates.succeeded(work, result, durationMs);
+      return;
+    }
+    this.queue.succeeded(work.records);
+    for (const record of work.records) this.fates.succeeded(record, result, durationMs);
   }
 
   /**
@@ -98,29 +149,40 @@ export class DurableSource implements TaskSource<BacklogRecord> {
    * the remote's, so it does not use up the task's attempts: a long outage
    * must not bury the tasks that probe it, or their keys would lose order.
    */
-  failed(record: BacklogRecord, error: Error, now: number, remoteDown: boolean): void {
-    const policy = this.retry;
-    record.lastError = error.message;
-    if (remoteDown) record.remoteFailures = (record.remoteFailures ?? 0) + 1;
-    const counted = record.attempts - (record.remoteFailures ?? 0);
-    if (counted < policy.maxAttempts && this.isRetryable(error)) {
-      const delayMs = backoffMs(policy, record.attempts);
-      this.queue.retryAt(record, now + delayMs, now);
-      this.fates.retried(record, error, record.attempts, delayMs);
+  failed(work: DurableWork, error: Error, now: number, remoteDown: boolean): void {
+    const records = work instanceof RecordBatch ? work.records : [work];
+    const head = records[0] as BacklogRecord;
+    for (const record of records) {
+      record.lastError = error.message;
+      if (remoteDown) record.remoteFailures = (record.remoteFailures ?? 0) + 1;
+    }
+    const counted = head.attempts - (head.remoteFailures ?? 0);
+    const retryable = this.isRetryable(error);
+    if (counted < this.retry.maxAttempts && retryable) {
+      const delayMs = backoffMs(this.retry, head.attempts);
+      this.queue.retryAt(records, now + delayMs, now);
+      for (const record of records) this.fates.retried(record, error, record.attempts, delayMs);
       return;
     }
-    this.fates.buried(this.queue.bury(record, error), error);
+    if (records.length === 1) {
+      this.fates.buried(this.queue.bury(head, error), error);
+      return;
+    }
+    // One of several failed for good, or the batch ran out of attempts: run it again
+    // in halves at once, until the task at fault is alone and goes to the dead letters.
+    this.queue.split(records);
+    for (const record of records) this.fates.retried(record, error, record.attempts, 0);
   }
 
   /** A timeout is retryable: the remote may simply have been slow this once. */
-  timedOut(record: BacklogRecord, error: Error, now: number, remoteDown: boolean): void {
+  timedOut(work: DurableWork, error: Error, now: number, remoteDown: boolean): void {
     this.fates.runTimedOut();
-    this.failed(record, error, now, remoteDown);
+    this.failed(work, error, now, remoteDown);
   }
 
   /** Cut off by shutdown: the task stays first in its key for the next start. */
-  abandoned(record: BacklogRecord): void {
-    this.queue.release(record);
+  abandoned(work: DurableWork): void {
+    this.queue.release(work instanceof RecordBatch ? (work.records[0] as BacklogRecord) : work);
   }
 
   /** Durable tasks are kept through an outage, not failed. */

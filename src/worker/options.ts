@@ -6,7 +6,7 @@ import { type RetryPolicy, retryPolicy } from '../durable/retry.js';
 import { guardedInspect, type Inspect } from '../inspect.js';
 import { LatencyTracker, type LatencyTrackerOptions, latencySettings } from '../LatencyTracker.js';
 import { type Logger, quietLogger } from '../logger.js';
-import type { DurableHandler, DurableTask } from '../task.js';
+import type { DurableTask } from '../task.js';
 import {
   clockOption,
   delayMs,
@@ -16,14 +16,19 @@ import {
   optionsObject,
   positiveInteger,
 } from '../validate.js';
+import { handlersOption, type RegisteredHandler } from './handlerOptions.js';
 import type { SyncWorkerOptions } from './types.js';
 
 const OWNER = 'SyncWorker';
 const countEverything = () => true;
+/** Largest `concurrency`: each run in flight holds a slot, and more than this is a mistake. */
+export const MAX_CONCURRENCY = 1_024;
 
 /** A worker's options, validated, with every default filled in. */
 export interface WorkerSettings {
   maxQueue: number;
+  /** Most tasks in flight at once, at most one per key. */
+  concurrency: number;
   name: string;
   clock: Clock;
   logger: Logger;
@@ -42,7 +47,7 @@ export interface WorkerSettings {
   durable:
     | {
         store: BacklogStore;
-        handlers: Readonly<Record<string, DurableHandler>>;
+        handlers: Readonly<Record<string, RegisteredHandler>>;
         retry: RetryPolicy;
       }
     | undefined;
@@ -67,6 +72,7 @@ export function workerSettings(options: unknown): WorkerSettings {
   const retry = retryPolicy(OWNER, o.retry);
   return {
     maxQueue: positiveInteger(OWNER, 'maxQueue', o.maxQueue, 64, true),
+    concurrency: positiveInteger(OWNER, 'concurrency', o.concurrency, 1, false, MAX_CONCURRENCY),
     name: nameOption(o.name),
     clock: clockOption(OWNER, o.clock) ?? systemClock,
     logger,
@@ -122,33 +128,4 @@ function nameOption(name: unknown): string {
     throw new TypeError(`${OWNER}: name must be a non-empty string`);
   }
   return name;
-}
-
-function handlersOption(
-  handlers: unknown,
-  backlog: unknown,
-): Readonly<Record<string, DurableHandler>> | undefined {
-  if (handlers === undefined && backlog === undefined) return undefined;
-  if (handlers === null || typeof handlers !== 'object' || Array.isArray(handlers)) {
-    throw new TypeError(
-      `${OWNER}: handlers must be an object of functions by name, as durable tasks need them with a backlog`,
-    );
-  }
-  for (const [name, handler] of Object.entries(handlers)) {
-    if (typeof handler !== 'function') {
-      throw new TypeError(`${OWNER}: handlers.${name} must be a function`);
-    }
-  }
-  const store = backlog as Partial<BacklogStore> | null | undefined;
-  if (
-    store === null ||
-    typeof store !== 'object' ||
-    typeof store.open !== 'function' ||
-    typeof store.append !== 'function'
-  ) {
-    throw new TypeError(
-      `${OWNER}: handlers need a backlog: lmdbBacklog({ path }) from 'xstate-sync-worker/lmdb', or memoryBacklog()`,
-    );
-  }
-  return { ...(handlers as Record<string, DurableHandler>) };
 }

@@ -4,6 +4,7 @@ import { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
 import type { LatencyTracker } from '../LatencyTracker.js';
 import { isThenable, type TaskRun, toError } from '../task.js';
 import type { BreakerGate } from './breakerGate.js';
+import { type Deadlined, DeadlineHeap } from './deadlines.js';
 import type { TaskSource } from './taskSource.js';
 
 /** What the runner tells the drain loop that drives it. */
@@ -23,41 +24,52 @@ export type RunTracer = (
 ) => void;
 
 /**
- * One run in flight. Its fields are plain, on the hot path: the runner alone
- * writes them, `seq` tells a late outcome from the current one.
+ * One place for a run in flight. Its fields are plain, on the hot path: the
+ * runner alone writes them, and `seq` tells a late outcome from the current one.
  */
-interface RunSlot {
+interface RunSlot extends Deadlined {
   seq: number;
   source: TaskSource<unknown> | undefined;
   task: unknown;
   run: TaskRun | undefined;
   startedAt: number;
-  deadline: number;
   /** The breaker's generation when the run was admitted. */
   generation: number;
+  /** Whether the run holds the breaker's half-open probe permit (its outcome always reaches the breaker). */
+  probe: boolean;
 }
 
-/**
- * Runs one task at a time under its deadline: it starts the task's code,
- * settles its outcome once (a late one, after a timeout or shutdown, is
- * ignored), feeds the latency tracker and the breaker, and hands the fate to
- * the task's source. One timer serves every deadline.
- */
-export class Runner {
-  private readonly slot: RunSlot = {
+function emptySlot(): RunSlot {
+  return {
     seq: 0,
     source: undefined,
     task: undefined,
     run: undefined,
     startedAt: 0,
     deadline: 0,
+    heapIndex: -1,
     generation: 0,
+    probe: false,
   };
+}
+
+/**
+ * Runs up to `concurrency` tasks at a time, each under its own deadline: it
+ * starts a task's code, settles its outcome once (a late one, after a timeout
+ * or shutdown, is ignored), feeds the latency tracker and the breaker, and
+ * hands the fate to the task's source. One timer serves every deadline: it is
+ * armed for the earliest one in a heap of the runs in flight.
+ */
+export class Runner {
+  // Slots not in use; a run takes one and gives it back when it ends.
+  private readonly idle: RunSlot[] = [];
+  // The runs in flight, by deadline; its size is the number running.
+  private readonly deadlines = new DeadlineHeap<RunSlot>();
   // The clock read that ended the last run starts the next, when the loop starts one at once:
   // one read per task. The drain loop forgets it (`forgetNow`) whenever it stops.
   private lastNow = 0;
   private nowIsFresh = false;
-  // The deadline timer and when it fires; it re-arms itself to the running deadline when early.
+  // The deadline timer and when it fires; it re-arms itself to the earliest deadline when early.
   private timer: unknown;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -69,21 +81,24 @@ export class Runner {
     private readonly gate: BreakerGate,
     private readonly tracker: LatencyTracker | undefined,
     private readonly trace: RunTracer | undefined,
-  ) {}
+    readonly concurrency = 1,
+  ) {
+    for (let i = 0; i < concurrency; i++) this.idle.push(emptySlot());
+  }
 
   /** Connects the drain loop that hears each run's end (it is built after the runner). */
   connect(host: RunnerHost): void {
     this.host = host;
   }
 
-  /** Runs in flight: 0 or 1. */
+  /** Runs in flight: 0 to `concurrency`. */
   get running(): number {
-    return this.slot.source === undefined ? 0 : 1;
+    return this.deadlines.size;
   }
 
   /** Runs that may still start before the runner is full. */
   get free(): number {
-    return this.slot.source === undefined && !this.stopped ? 1 : 0;
+    return this.stopped ? 0 : this.idle.length;
   }
 
   /** The last run's end is no longer "now": the next start reads the clock. */
@@ -91,9 +106,12 @@ export class Runner {
     this.nowIsFresh = false;
   }
 
-  /** Starts `task` from `source` under `timeoutMs`, admitted by the breaker at `generation`. */
-  start<T>(source: TaskSource<T>, task: T, timeoutMs: number): void {
-    const slot = this.slot;
+  /**
+   * Starts `task` from `source` under `timeoutMs`, admitted by the breaker
+   * (`probe`: with its half-open probe permit). Call only while {@link free}.
+   */
+  start<T>(source: TaskSource<T>, task: T, timeoutMs: number, probe = false): void {
+    const slot = this.idle.pop() as RunSlot;
     const start = this.nowIsFresh ? this.lastNow : this.clock.now();
     this.nowIsFresh = false;
     const seq = ++slot.seq;
@@ -104,72 +122,77 @@ export class Runner {
     slot.startedAt = start;
     slot.deadline = start + timeoutMs;
     slot.generation = this.gate.admittedGeneration;
-    this.armDeadline(start);
+    slot.probe = probe;
+    this.deadlines.push(slot);
+    this.armDeadline(slot.deadline, start);
     this.trace?.({ type: 'trace.taskStarted', name: nameOf(task) });
     let result: unknown;
     try {
       result = source.invoke(task, run);
       if (!isThenable(result)) {
-        this.settle(seq, true, result);
+        this.settle(slot, seq, true, result);
         return;
       }
       result.then(
-        (value) => this.settle(seq, true, value),
-        (error) => this.settle(seq, false, error),
+        (value) => this.settle(slot, seq, true, value),
+        (error) => this.settle(slot, seq, false, error),
       );
     } catch (error) {
-      this.settle(seq, false, error);
+      this.settle(slot, seq, false, error);
     }
   }
 
   /**
-   * The shutdown deadline passed: aborts the run in flight with `error` and
-   * hands it back to its source with no outcome. Runs nothing after this.
+   * The shutdown deadline passed: aborts every run in flight with its own
+   * error from `errorFor` and hands it back to its source with no outcome.
+   * Runs nothing after this.
    */
-  abandon(error: Error): void {
+  abandon(errorFor: () => Error): void {
     this.stop();
-    const { source, task, run } = this.slot;
-    if (source === undefined) return;
-    this.clear();
-    run?.abort(error);
-    source.abandoned(task, error);
+    for (let slot = this.deadlines.peek(); slot !== undefined; slot = this.deadlines.peek()) {
+      const { source, task, run } = slot;
+      this.release(slot);
+      const error = errorFor();
+      run?.abort(error);
+      source?.abandoned(task, error);
+    }
   }
 
   /** Stops the deadline timer; outcomes that arrive later are ignored. */
   stop(): void {
     this.stopped = true;
-    this.slot.seq++;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
   }
 
-  private settle(seq: number, ok: boolean, value: unknown): void {
-    const slot = this.slot;
+  private settle(slot: RunSlot, seq: number, ok: boolean, value: unknown): void {
     const source = slot.source;
     if (seq !== slot.seq || source === undefined) return;
-    const { task, startedAt, generation } = slot;
-    this.clear();
+    const { task, startedAt, generation, probe } = slot;
+    this.release(slot);
     const now = this.ended();
     const durationMs = now - startedAt;
     if (ok) {
       this.tracker?.observe(durationMs);
-      this.gate.succeeded(generation);
+      if (probe || source.reportsOutcome?.(task) !== false) this.gate.succeeded(generation);
       this.trace?.({ type: 'trace.taskSettled', name: nameOf(task), outcome: 'succeeded' });
       source.succeeded(task, value, durationMs);
     } else {
       const error = toError(value);
-      this.gate.failed(error, generation);
+      if (probe || source.reportsOutcome?.(task, error) !== false) {
+        this.gate.failed(error, generation);
+      }
       this.trace?.({ type: 'trace.taskSettled', name: nameOf(task), outcome: 'failed' });
       source.failed(task, error, now, this.gate.isOpen);
     }
     this.host.runEnded();
   }
 
-  private timeOut(now: number): void {
-    const { source, task, run, generation } = this.slot;
+  private timeOut(slot: RunSlot, now: number): void {
+    const { source, task, run, generation } = slot;
     if (source === undefined || run === undefined) return;
-    this.clear();
+    this.release(slot);
     this.lastNow = now;
     this.nowIsFresh = true;
     const timeoutMs = run.timeoutMs;
@@ -185,11 +208,14 @@ export class Runner {
     this.host.runEnded();
   }
 
-  private clear(): void {
-    const slot = this.slot;
+  /** The run in `slot` is over: a late outcome finds a newer seq, and the slot is free again. */
+  private release(slot: RunSlot): void {
+    slot.seq++;
     slot.source = undefined;
     slot.task = undefined;
     slot.run = undefined;
+    this.deadlines.remove(slot);
+    this.idle.push(slot);
   }
 
   private ended(): number {
@@ -199,9 +225,8 @@ export class Runner {
     return now;
   }
 
-  private armDeadline(now: number): void {
-    const deadline = this.slot.deadline;
-    if (this.timerAt <= deadline) return; // it fires first, then re-arms to this deadline
+  private armDeadline(deadline: number, now: number): void {
+    if (this.timerAt <= deadline) return; // it fires first, then re-arms to the earliest deadline
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timerAt = deadline;
     this.timer = this.clock.setTimeout(this.onDeadlineTimer, deadline - now);
@@ -210,10 +235,16 @@ export class Runner {
   private readonly onDeadlineTimer = (): void => {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    if (this.slot.source === undefined || this.stopped) return;
+    if (this.stopped) return;
     const now = this.clock.now();
-    if (now >= this.slot.deadline) this.timeOut(now);
-    else this.armDeadline(now);
+    for (let due = this.deadlines.peek(); due !== undefined; due = this.deadlines.peek()) {
+      if (due.deadline > now) {
+        this.armDeadline(due.deadline, now);
+        return;
+      }
+      this.timeOut(due, now);
+      if (this.stopped) return;
+    }
   };
 }
 

@@ -19,6 +19,11 @@ export interface TaskSource<T> {
   context(task: T, timeoutMs: number): TaskRun;
   /** Calls the task's own code; returns what it returned (a value or a thenable). */
   invoke(task: T, run: TaskRun): unknown;
+  /**
+   * Whether the breaker hears this run's outcome (`error` undefined: it
+   * succeeded). Absent: always. A probe's outcome is always heard.
+   */
+  reportsOutcome?(task: T, error?: Error): boolean;
   /** The run succeeded within its deadline. */
   succeeded(task: T, result: unknown, durationMs: number): void;
   /** The run failed (`error`, already reported to the breaker; `remoteDown`: the breaker is open now). */

@@ -14,15 +14,25 @@ import type { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
 import type { Inspect } from '../inspect.js';
 import type { LatencyTracker, LatencyTrackerOptions } from '../LatencyTracker.js';
 import type { Logger } from '../logger.js';
-import type { DurableHandler, DurableTask, SyncTask } from '../task.js';
+import type { DurableHandlerEntry, DurableTask, SyncTask } from '../task.js';
 
 /** The task timeout when the worker has no latency tracker (`latencyTracker: false`). */
 export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
 
 /** Options of {@link SyncWorker}. */
 export interface SyncWorkerOptions {
-  /** Most tasks that may wait (the running one not counted); `Infinity` for unbounded. Default 64. */
+  /**
+   * Most closure tasks that may wait (those running not counted), and about
+   * the most durable tasks held in memory; `Infinity` for unbounded. Default 64.
+   */
   maxQueue?: number;
+  /**
+   * Most tasks in flight at once, and never more than one per ordering key
+   * (a task's `key`): keys run side by side, each key in order. Tasks without
+   * a key share one key, so they stay one at a time whatever this says.
+   * Closure and durable tasks have separate keys. An integer from 1 to 1024. Default 1.
+   */
+  concurrency?: number;
   /**
    * A tracker you built (connected by reference, keeps its own actor), options
    * for one the worker creates as its child (the default), or `false` for none
@@ -53,9 +63,11 @@ export interface SyncWorkerOptions {
   /**
    * Handlers of durable tasks, by name. A durable task (`{ handler, payload,
    * key?, id? }`) is data, so it can be kept in `backlog` and delivered after
-   * an outage or a restart. Needs `backlog`.
+   * an outage or a restart. Each handler is a function of one payload, or
+   * `{ batch: { maxSize }, run(payloads, context) }` to take up to `maxSize`
+   * consecutive tasks of one key in one call. Needs `backlog`.
    */
-  handlers?: Record<string, DurableHandler>;
+  handlers?: Record<string, DurableHandlerEntry>;
   /**
    * Where durable tasks are kept from the moment they are accepted until
    * delivered: `lmdbBacklog({ path })` from `xstate-sync-worker/lmdb`, or
@@ -83,9 +95,9 @@ export type WorkerState = 'idle' | 'draining' | 'blocked' | 'backoff' | 'stoppin
 
 /** What {@link SyncWorker.stats} returns. */
 export interface SyncWorkerStats {
-  /** Tasks waiting (the running one not counted). */
+  /** Closure tasks waiting (those running not counted). */
   queued: number;
-  /** 1 while a task runs, else 0. */
+  /** Runs in flight: 0 to `concurrency` (a batch is one run). */
   running: number;
   /** Tasks that succeeded. */
   completed: number;
