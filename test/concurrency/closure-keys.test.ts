@@ -201,7 +201,10 @@ describe('concurrency across keys (closure tasks)', () => {
   });
 
   it('waits for every run in flight at shutdown, and aborts each at the deadline with its own error', async () => {
-    const { worker, clock } = simulatedWorker({ concurrency: 3, latencyTracker: { defaultMs: 60_000 } });
+    const { worker, clock } = simulatedWorker({
+      concurrency: 3,
+      latencyTracker: { defaultMs: 60_000 },
+    });
     const tasks = [keyed('a', 'a'), keyed('b', 'b'), keyed('c', 'c')];
     for (const t of tasks) worker.enqueue(t.task);
     await settled();
