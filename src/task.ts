@@ -126,9 +126,12 @@ export interface BatchHandler<P = any> {
   run(payloads: P[], context: DurableBatchContext): unknown;
 }
 
-/** A registered handler: a function of one payload, or a batch handler. */
+/** A registered handler: a function of one payload, `{ run }` with one, or a batch handler. */
 // biome-ignore lint/suspicious/noExplicitAny: each handler declares the payload type it accepts.
-export type DurableHandlerEntry<P = any> = DurableHandler<P> | BatchHandler<P>;
+export type DurableHandlerEntry<P = any> =
+  | DurableHandler<P>
+  | { run: DurableHandler<P>; batch?: undefined }
+  | BatchHandler<P>;
 
 /** One run of a durable task: the closure context plus the task's identity. */
 export class DurableRun extends TaskRun implements DurableContext {

@@ -8,7 +8,7 @@ import {
   TaskTimeoutError,
   WorkerShutdownError,
 } from '../../src/index.js';
-import { type ControlledTask, controlledTask, settled } from '../support/tasks.js';
+import { type ControlledTask, controlledTask, failureOf, settled } from '../support/tasks.js';
 import { simulatedWorker } from '../support/worker.js';
 
 /** A controlled task with `key`, named `name`. */
@@ -112,7 +112,7 @@ describe('concurrency across keys (closure tasks)', () => {
     await settled();
     // Both slots are taken by a1 and b1, so a2 and b2 were the oldest waiting.
     expect(waiting[0]?.fates[0]).toMatchObject({ kind: 'failure' });
-    expect((waiting[0]?.fates[0] as { error: Error }).error).toBeInstanceOf(QueueOverflowError);
+    expect(failureOf(waiting[0]?.fates ?? [])).toBeInstanceOf(QueueOverflowError);
     expect(waiting[1]?.fates[0]).toMatchObject({ kind: 'failure' });
     expect(waiting[2]?.fates).toEqual([]);
     expect(waiting[3]?.fates).toEqual([]);
@@ -145,12 +145,12 @@ describe('concurrency across keys (closure tasks)', () => {
     await settled();
     expect(contextA.signal.aborted).toBe(true);
     expect(contextB.signal.aborted).toBe(false);
-    expect((a.fates[0] as { error: Error }).error).toBeInstanceOf(TaskTimeoutError);
+    expect(failureOf(a.fates)).toBeInstanceOf(TaskTimeoutError);
     expect(b.fates).toEqual([]);
     clock.increment(40); // b's deadline, 100 ms after it started
     await settled();
     expect(contextB.signal.aborted).toBe(true);
-    expect((b.fates[0] as { error: Error }).error).toBeInstanceOf(TaskTimeoutError);
+    expect(failureOf(b.fates)).toBeInstanceOf(TaskTimeoutError);
     expect(worker.stats()).toMatchObject({ timedOut: 2, running: 0 });
   });
 
@@ -189,7 +189,7 @@ describe('concurrency across keys (closure tasks)', () => {
     await settled();
     expect(breaker.state).toBe('open');
     // c2 waited: failed fast. b and c1 are in flight: they finish.
-    expect((tasks[3]?.fates[0] as { error: Error }).error.name).toBe('BreakerOpenError');
+    expect(failureOf(tasks[3]?.fates ?? [])?.name).toBe('BreakerOpenError');
     expect(worker.stats().running).toBe(2);
     tasks[1]?.resolve('late but fine');
     tasks[2]?.resolve('late but fine');
@@ -216,7 +216,7 @@ describe('concurrency across keys (closure tasks)', () => {
     clock.increment(500);
     await done;
     expect(tasks[0]?.fates).toEqual([{ kind: 'success', value: 'ok' }]);
-    const errors = tasks.slice(1).map((t) => (t.fates[0] as { error: Error }).error);
+    const errors = tasks.slice(1).map((t) => failureOf(t.fates));
     for (const error of errors) expect(error).toBeInstanceOf(WorkerShutdownError);
     expect(errors[0]).not.toBe(errors[1]);
     expect(worker.state).toBe('shutdown');
