@@ -264,3 +264,37 @@ describe('batched delivery of durable tasks', () => {
     await second.shutdown();
   });
 });
+
+describe('the lifecycle with several runs in flight', () => {
+  it('stays draining while a key backs off beside a run in flight, and shows backoff only once nothing is in flight', async () => {
+    let releaseB!: () => void;
+    let callsOfA = 0;
+    const backlog = await keptBacklog([
+      { handler: 'write', payload: 'a1', key: 'a' },
+      { handler: 'write', payload: 'b1', key: 'b' },
+    ]);
+    const { worker, clock, delivered } = batchWorker(
+      10,
+      ({ key }) => {
+        if (key === 'a' && ++callsOfA === 1) throw new Error('503');
+        if (key === 'b') {
+          return new Promise<void>((resolve) => {
+            releaseB = resolve;
+          });
+        }
+      },
+      { backlog, concurrency: 2, breaker: false },
+    );
+    await settled();
+    await settled();
+    expect(worker.stats().running).toBe(1); // b1; a1 failed and backs off
+    expect(worker.state).toBe('draining');
+    releaseB();
+    await settled();
+    expect(worker.stats().running).toBe(0);
+    expect(worker.state).toBe('backoff');
+    await advance(clock, 1_000);
+    await worker.onIdle();
+    expect(delivered).toEqual(['b1', 'a1']);
+  });
+});
