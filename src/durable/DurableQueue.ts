@@ -166,11 +166,15 @@ export class DurableQueue {
 
   /** The running task or batch was delivered: forget it and move its key to the back of the rotation. */
   succeeded(records: BacklogRecord | readonly BacklogRecord[]): void {
-    const all = listOf(records);
-    for (const record of all) this.store.remove(record);
+    // One record is the common case: no list is made for it.
+    const batch = Array.isArray(records) ? (records as readonly BacklogRecord[]) : undefined;
+    const head = batch === undefined ? (records as BacklogRecord) : (batch[0] as BacklogRecord);
+    if (batch === undefined) this.store.remove(head);
+    else for (const record of batch) this.store.remove(record);
+    const count = batch?.length ?? 1;
     this.full.spaceFreed();
-    this.pendingCount -= all.length;
-    this.lanes.finishHead(all[0] as BacklogRecord, all.length);
+    this.pendingCount -= count;
+    this.lanes.finishHead(head, count);
   }
 
   /**
@@ -178,10 +182,9 @@ export class DurableQueue {
    * at `at` (on the queue's clock): it keeps its place, first in its key, and
    * the store keeps the new attempt counts.
    */
-  retryAt(records: BacklogRecord | readonly BacklogRecord[], at: number, now: number): void {
-    const all = listOf(records);
-    for (const record of all) this.store.update(record);
-    this.retries.wait(this.lanes.lane((all[0] as BacklogRecord).key), at, now);
+  retryAt(records: readonly BacklogRecord[], at: number, now: number): void {
+    for (const record of records) this.store.update(record);
+    this.retries.wait(this.lanes.lane((records[0] as BacklogRecord).key), at, now);
   }
 
   /**
@@ -289,9 +292,4 @@ export class DurableQueue {
   private send(event: Parameters<DurableQueueSettings['actor']['send']>[0]): void {
     if (this.settings.actor.getSnapshot().status === 'active') this.settings.actor.send(event);
   }
-}
-
-/** One record or a batch, as a list. */
-function listOf(records: BacklogRecord | readonly BacklogRecord[]): readonly BacklogRecord[] {
-  return Array.isArray(records) ? records : [records as BacklogRecord];
 }
