@@ -27,7 +27,8 @@ export function handlersOption(
       `${OWNER}: handlers must be an object of handlers by name, as durable tasks need them with a backlog`,
     );
   }
-  const registered: Record<string, RegisteredHandler> = {};
+  // No prototype: a stored record naming `toString` or `__proto__` must not find a handler.
+  const registered: Record<string, RegisteredHandler> = Object.create(null);
   for (const [name, handler] of Object.entries(handlers)) {
     registered[name] = registeredHandler(name, handler);
   }

@@ -66,3 +66,26 @@ describe('concurrency and batch options', () => {
     },
   );
 });
+
+describe('handlers by name', () => {
+  it('finds no handler on the prototype: a kept task of "toString" goes to the dead letters', async () => {
+    const backlog = memoryBacklog();
+    const first = new SyncWorker({
+      backlog,
+      breaker: false,
+      handlers: { toString: () => new Promise(() => {}) },
+    });
+    first.enqueue({ handler: 'toString', payload: null });
+    await first.flush();
+    await first.shutdown({ timeoutMs: 0 });
+    const dead: string[] = [];
+    const second = new SyncWorker({
+      backlog,
+      handlers: { write },
+      onDeadLetter: (_task, error) => dead.push(error.message),
+    });
+    await second.onIdle();
+    expect(dead).toEqual(['no handler is registered as "toString"']);
+    await second.shutdown();
+  });
+});
