@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { CircuitBreaker, LatencyTracker, memoryBacklog, SyncWorker } from '../src/index.js';
+import { advance, durableWorker } from './support/durable.js';
 import { recordingTask, settled } from './support/tasks.js';
 import { simulatedWorker } from './support/worker.js';
 
@@ -100,5 +101,65 @@ describe('fixed in the final review', () => {
     expect(() => new SyncWorker({ backlog, handlers, inspect: 5 as never })).toThrow(/inspect/);
     // The store was never opened, so its next owner is not refused as a second one.
     expect(() => new SyncWorker({ backlog, handlers })).not.toThrow();
+  });
+});
+
+describe('fixed bugs found by the concurrency model tests', () => {
+  /*
+   * WAS: a worker with free slots did not look for the next task when the
+   * breaker moved on by itself or from outside (half-open after the probe
+   * interval, closed by another caller's recordSuccess(), reset()), as long as
+   * one of its runs was in flight: the drain loop looked again only when a run
+   * ended. With `concurrency` 1 a run in flight leaves no free slot, so only
+   * `concurrency` > 1 showed it. Found by the closure model (fc seed 20261124):
+   * [maxQueue 1, threshold 1, concurrency 3, enqueue(controlled, key a),
+   * advance(330 ms), advance(1180 ms), overflow(2 × controlled, keys a/b),
+   * report(success)]: task b waited behind the probe of key a after the
+   * breaker had closed.
+   */
+  it('a breaker closed from outside while the probe runs lets the other keys start at once', async () => {
+    const { worker, clock } = simulatedWorker({
+      concurrency: 2,
+      breaker: { failureThreshold: 1, probeIntervalMs: 100 },
+      latencyTracker: false,
+    });
+    const started: string[] = [];
+    const hold = (name: string, key: string) => ({
+      name,
+      key,
+      run: () => {
+        started.push(name);
+        return new Promise(() => {});
+      },
+    });
+    worker.breaker?.recordFailure(); // open
+    clock.increment(100); // half-open
+    worker.enqueue(hold('probe', 'a'));
+    worker.enqueue(hold('other', 'b'));
+    await settled();
+    expect(started).toEqual(['probe']); // key b waits for the probe's outcome
+    worker.breaker?.recordSuccess(); // another caller's success closes the breaker
+    await settled();
+    expect(started).toEqual(['probe', 'other']);
+  });
+
+  it('a durable key kept while the breaker was open probes when it turns half-open, beside a run in flight', async () => {
+    const { worker, clock, remote } = durableWorker({
+      concurrency: 2,
+      breaker: { failureThreshold: 1, probeIntervalMs: 100 },
+      latencyTracker: false,
+    });
+    remote.answer(() => new Promise(() => {})); // every call hangs
+    worker.enqueue({ handler: 'write', payload: 'a0', key: 'a' });
+    await settled();
+    await settled();
+    expect(remote.calls.map((c) => c.payload)).toEqual(['a0']);
+    worker.breaker?.recordFailure(); // open, with a0 in flight
+    worker.enqueue({ handler: 'write', payload: 'b0', key: 'b' }); // kept
+    await settled();
+    await settled();
+    expect(remote.calls.map((c) => c.payload)).toEqual(['a0']); // committed, kept behind the breaker
+    await advance(clock, 100); // half-open: b0 is the probe
+    expect(remote.calls.map((c) => c.payload)).toEqual(['a0', 'b0']);
   });
 });
