@@ -143,6 +143,36 @@ describe('fixed bugs found by the concurrency model tests', () => {
     expect(started).toEqual(['probe', 'other']);
   });
 
+  /*
+   * WAS: the task an idle worker sets apart to run next did not count as its
+   * key's turn. A later task of the same key, enqueued in the same burst, put
+   * the key in the rotation at once, ahead of keys enqueued after it, so the
+   * key ran twice in a row while another key waited. Found by the closure
+   * model's round-robin check (fc seed 20261124): [maxQueue 2, threshold 1,
+   * concurrency 1, overflow(3 × controlled, keys a), enqueue(controlled),
+   * complete]: the second task of key a started before the keyless one.
+   */
+  it("the task set apart to run next is its key's turn: the key goes to the back of the rotation", async () => {
+    const { worker } = simulatedWorker({ breaker: false, latencyTracker: false });
+    const started: string[] = [];
+    const ends: (() => void)[] = [];
+    const task = (name: string, key?: string) => ({
+      name,
+      ...(key === undefined ? {} : { key }),
+      run: () => {
+        started.push(name);
+        return new Promise<void>((resolve) => ends.push(resolve));
+      },
+    });
+    worker.enqueue(task('a0', 'a')); // set apart: the worker is idle
+    worker.enqueue(task('a1', 'a'));
+    worker.enqueue(task('n2'));
+    await settled();
+    ends.shift()?.(); // a0 done: key a had its turn
+    await settled();
+    expect(started).toEqual(['a0', 'n2']);
+  });
+
   it('a durable key kept while the breaker was open probes when it turns half-open, beside a run in flight', async () => {
     const { worker, clock, remote } = durableWorker({
       concurrency: 2,
