@@ -55,8 +55,12 @@ export class ClosureLanes {
     }
   }
 
-  /** Puts `task` back in front of `lane`, as the oldest task of all (a task set apart that must wait after all). */
+  /**
+   * Puts `task` back in front of `lane`, as the oldest task of all: a task set
+   * apart that must wait after all, so the lane no longer counts as running.
+   */
   pushFront(task: SyncTask, lane: ClosureLane): void {
+    lane.running = false;
     lane.queue.unshift(task);
     this.queued++;
     if (this.order !== undefined) {
@@ -100,9 +104,10 @@ export class ClosureLanes {
   }
 
   /**
-   * Marks `lane` as running a task that never waited in it (one set apart).
-   * If the lane is in the rotation it stays there; {@link hasStartable} skips
-   * it while it runs.
+   * Marks `lane` as running a task that never waited in it (one set apart to
+   * run next), from the moment it is set apart: later tasks of its key wait
+   * for it without taking a place in the rotation. {@link finished} ends it,
+   * also when the task set apart does not run after all.
    */
   occupy(lane: ClosureLane): void {
     lane.running = true;

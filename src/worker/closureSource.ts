@@ -31,7 +31,9 @@ export class ClosureSource implements TaskSource<ClosureRun> {
    * The task an idle runner will take next, held apart so that a burst
    * arriving before the drain loop runs never pushes it out: the oldest
    * *waiting* task is dropped instead. Set by {@link push}, cleared by
-   * {@link take} and the failing paths; `nextLane` is its key's lane.
+   * {@link take} and the failing paths; `nextLane` is its key's lane, which
+   * counts as running from then on: the task set apart is its key's turn, so
+   * the key's later tasks take no place in the rotation before it has run.
    */
   private next: SyncTask | undefined;
   private nextLane: ClosureLane | undefined;
@@ -57,6 +59,7 @@ export class ClosureSource implements TaskSource<ClosureRun> {
     if (runnerFree && this.next === undefined && lanes.queued === 0) {
       this.next = task;
       this.nextLane = lane;
+      lanes.occupy(lane);
       return;
     }
     const victim = lanes.queued >= this.maxQueue ? lanes.dropOldest() : undefined;
@@ -75,8 +78,10 @@ export class ClosureSource implements TaskSource<ClosureRun> {
     const lane = this.nextLane as ClosureLane;
     this.next = undefined;
     this.nextLane = undefined;
-    if (this.lanes.queued >= this.maxQueue) this.drop(next);
-    else this.lanes.pushFront(next, lane);
+    if (this.lanes.queued >= this.maxQueue) {
+      this.lanes.finished(lane); // not running after all
+      this.drop(next);
+    } else this.lanes.pushFront(next, lane);
   }
 
   /** Whether a task of a key with nothing in flight waits (the one set apart goes first). */
@@ -90,7 +95,6 @@ export class ClosureSource implements TaskSource<ClosureRun> {
       const lane = this.nextLane as ClosureLane;
       this.next = undefined;
       this.nextLane = undefined;
-      this.lanes.occupy(lane);
       return new ClosureRun(next, lane);
     }
     const lane = this.lanes.front();
@@ -131,10 +135,12 @@ export class ClosureSource implements TaskSource<ClosureRun> {
   failWaiting(errorFor: () => Error): void {
     if (this.waiting === 0) return;
     // Emptied before any callback runs, so a callback that enqueues meets an empty queue.
-    const tasks = this.lanes.takeAll();
-    if (this.next !== undefined) tasks.unshift(this.next);
+    const next = this.next;
+    if (next !== undefined) this.lanes.finished(this.nextLane as ClosureLane);
     this.next = undefined;
     this.nextLane = undefined;
+    const tasks = this.lanes.takeAll();
+    if (next !== undefined) tasks.unshift(next);
     this.fates.failedAll(tasks, errorFor);
   }
 

@@ -91,7 +91,7 @@ export class DrainLoop implements RunnerHost {
     queueMicrotask(this.pump);
   }
 
-  /** A commit ended: a drain that waited for it looks again. */
+  /** A commit ended, or the breaker let calls through again: a drain with free slots looks again. */
   lookAgain(): void {
     if (this.lifecycle.drain === 'running' && this.runner.free > 0) this.schedule();
   }
@@ -100,12 +100,18 @@ export class DrainLoop implements RunnerHost {
     if (!this.pumping) this.pump();
   }
 
-  /** The breaker changed. An open breaker fails the closure tasks waiting, after the outcome that opened it is told. */
+  /**
+   * The breaker changed. An open breaker fails the closure tasks waiting,
+   * after the outcome that opened it is told; one that lets calls through
+   * again (half-open, closed) wakes a blocked drain, and a running one with
+   * free slots looks again: a run in flight beside them may be far from its end.
+   */
   breakerChanged(change: BreakerStateChange): void {
     // A microtask, so the task whose failure opened the breaker (here or in another
     // worker sharing it) hears its own fate before the waiting tasks fail fast.
     if (change.to === 'open') queueMicrotask(() => this.failFastIfOpen());
     this.lifecycle.breakerChanged();
+    if (change.to !== 'open') this.lookAgain();
   }
 
   /** The lifecycle's `abandonRemaining`: the shutdown deadline passed. */
