@@ -2,7 +2,14 @@
  * The commands of the model-based test, and the real system they drive: a
  * SyncWorker on a SimulatedClock running closure tasks that record every
  * callback. Each command changes the model and the real worker the same way,
- * lets the worker come to rest, then checks every invariant (`checkInvariants`).
+ * lets the worker come to rest, then lets the model come to rest (it asks the
+ * real worker's starts and fates where it has a choice, see `Choices`), then
+ * checks every invariant (`checkInvariants`).
+ *
+ * The tasks watch the worker from inside: each `run` notes that its task is in
+ * flight until the worker tells the task's fate, and a start while another task
+ * of the same key is in flight, or while `concurrency` tasks are, is a
+ * violation the invariants report.
  */
 import { inspect } from 'node:util';
 import fc from 'fast-check';
@@ -16,13 +23,22 @@ import {
   TaskTimeoutError,
   WorkerShutdownError,
 } from '../../../src/index.js';
-import { type Fate, recordingLogger, recordingTask, settled } from '../../support/tasks.js';
+import { type Fate, recordingLogger, settled } from '../../support/tasks.js';
 import { simulatedWorker } from '../../support/worker.js';
-import { type Body, type ExpectedFate, type Thrown, TIMING, WorkerModel } from './worker-model.js';
+import {
+  type Body,
+  type ExpectedFate,
+  NO_KEY,
+  type Thrown,
+  TIMING,
+  WorkerModel,
+} from './worker-model.js';
 
 /** One real task: its callbacks, and how the test settles it if it is controlled. */
 interface RealTask {
   fates: Fate[];
+  /** Where each fate came among all fates the worker told. */
+  fateAt: number[];
   settle?: { resolve(value: unknown): void; reject(error: unknown): void };
 }
 
@@ -38,8 +54,17 @@ interface Start {
 export interface Real {
   worker: SyncWorker;
   clock: SimulatedClock;
+  concurrency: number;
   tasks: RealTask[];
   starts: Start[];
+  /** Fates told so far, all tasks together. */
+  fatesTold: number;
+  /** The tasks in flight as they see it (from `run` until their fate), by id, with their key. */
+  inFlight: Map<number, string>;
+  /** Starts that broke "at most one per key" or "at most `concurrency`", as the tasks saw them. */
+  violations: string[];
+  /** `onIdle()` calls by number, and whether each has resolved. */
+  idle: Map<number, boolean>;
   breakerChanges: number;
   shutdown: Promise<void> | undefined;
   shutdownResolved: boolean;
@@ -49,10 +74,11 @@ export interface Real {
 export type ModelCommand = fc.AsyncCommand<WorkerModel, Real>;
 
 /** A fresh model and real worker with the same settings. */
-export function createWorld(maxQueue: number, failureThreshold: number) {
+export function createWorld(maxQueue: number, failureThreshold: number, concurrency: number) {
   const { logger, lines } = recordingLogger();
   const { worker, clock } = simulatedWorker({
     maxQueue,
+    concurrency,
     logger,
     breaker: {
       failureThreshold,
@@ -65,15 +91,24 @@ export function createWorld(maxQueue: number, failureThreshold: number) {
   const real: Real = {
     worker,
     clock,
+    concurrency,
     tasks: [],
     starts: [],
+    fatesTold: 0,
+    inFlight: new Map(),
+    violations: [],
+    idle: new Map(),
     breakerChanges: 0,
     shutdown: undefined,
     shutdownResolved: false,
     logLines: lines,
   };
   worker.on('breakerStateChange', () => real.breakerChanges++);
-  return { model: new WorkerModel(maxQueue, failureThreshold), real };
+  const model = new WorkerModel(maxQueue, failureThreshold, concurrency, {
+    started: (index) => real.starts[index]?.id,
+    fateOrder: (id) => real.tasks[id]?.fateAt[0] ?? Number.POSITIVE_INFINITY,
+  });
+  return { model, real };
 }
 
 // --- thrown values ---------------------------------------------------------
@@ -110,11 +145,34 @@ const neverSettles: PromiseLike<never> = {
   then: () => neverSettles as never,
 };
 
-function enqueueReal(r: Real, id: number, body: Body, name: string): boolean {
-  const real: RealTask = { fates: [] };
-  const { task, fates } = recordingTask<unknown>(() => {
+function enqueueReal(
+  r: Real,
+  id: number,
+  body: Body,
+  name: string,
+  key: string | undefined,
+): boolean {
+  const real: RealTask = { fates: [], fateAt: [] };
+  const lane = key ?? NO_KEY;
+  const fate = (f: Fate) => {
+    real.fates.push(f);
+    real.fateAt.push(r.fatesTold++);
+    r.inFlight.delete(id); // told: the worker is done with this task
+  };
+  const run = () => {
     const breaker = r.worker.breaker?.state ?? 'closed';
     r.starts.push({ id, breaker, breakerChanges: r.breakerChanges });
+    for (const [other, otherLane] of r.inFlight) {
+      if (otherLane === lane) {
+        r.violations.push(`task ${id} started while task ${other} of key ${lane} was in flight`);
+      }
+    }
+    r.inFlight.set(id, lane);
+    if (r.inFlight.size > r.concurrency) {
+      r.violations.push(
+        `task ${id} started with ${r.inFlight.size - 1} others in flight: ${[...r.inFlight.keys()].join(', ')} (concurrency ${r.concurrency})`,
+      );
+    }
     switch (body.kind) {
       case 'sync':
         return id;
@@ -127,10 +185,15 @@ function enqueueReal(r: Real, id: number, body: Body, name: string): boolean {
           real.settle = { resolve, reject };
         });
     }
-  }, name);
-  real.fates = fates;
+  };
   r.tasks[id] = real;
-  return r.worker.enqueue(task);
+  return r.worker.enqueue({
+    name,
+    run,
+    ...(key === undefined ? {} : { key }),
+    onSuccess: (value) => fate({ kind: 'success', value }),
+    onFailure: (error) => fate({ kind: 'failure', error }),
+  });
 }
 
 // --- time ------------------------------------------------------------------
@@ -149,13 +212,14 @@ export async function advanceStepwise(
   const target = m.now + ms;
   for (let next = m.nextDue(); next !== undefined && next <= target; next = m.nextDue()) {
     r.clock.increment(next - r.clock.now());
-    m.fireDue(next);
     await settled();
+    checkTasksView(r, `${label}, at ${next} ms`);
+    m.fireDue(next);
     checkInvariants(m, r, `${label}, at ${next} ms`);
   }
   r.clock.increment(target - r.clock.now());
-  m.fireDue(target);
   await settled();
+  m.fireDue(target);
 }
 
 // --- invariants ------------------------------------------------------------
@@ -203,10 +267,31 @@ function fateMatches(actual: Fate, expected: ExpectedFate): boolean {
 const isFailureWith = (f: Fate | undefined, ErrorClass: new () => Error) =>
   f?.kind === 'failure' && f.error instanceof ErrorClass;
 
+/**
+ * What the tasks saw from inside: no start while a task of the same key, or
+ * `concurrency` tasks, were in flight. Checked as soon as the real worker is
+ * at rest, before the model asks it anything.
+ */
+function checkTasksView(r: Real, at: string): void {
+  ensure(r.violations.length === 0, `${at}: ${r.violations[0]}`, r.violations);
+}
+
 /** Every invariant, checked after each command and at the end. */
 export function checkInvariants(m: WorkerModel, r: Real, after: string): void {
   const w = r.worker;
   const at = `after ${after}`;
+
+  // At most one task in flight per key, at most `concurrency` in all, as the tasks saw it;
+  // and the tasks in flight are the model's.
+  checkTasksView(r, at);
+  const inFlight = [...r.inFlight.keys()].sort((a, b) => a - b);
+  const running = m.running.map((run) => run.id).sort((a, b) => a - b);
+  ensure(
+    inFlight.length === running.length && inFlight.every((id, i) => id === running[i]),
+    `${at}: the tasks in flight`,
+    inFlight,
+    running,
+  );
 
   // Exactly one fate per task, and the one the model expects; none yet for live tasks.
   ensure(r.tasks.length === m.tasks.length, `${at}: tasks`, r.tasks.length, m.tasks.length);
@@ -229,13 +314,19 @@ export function checkInvariants(m: WorkerModel, r: Real, after: string): void {
     if (isFailureWith(first, TaskTimeoutError)) timeouts++;
   }
 
-  // FIFO: tasks start in enqueue order, and exactly those the model started.
+  // Per-key FIFO: each key's tasks start in enqueue order; and exactly those the model started.
   const startIds = r.starts.map((s) => s.id);
-  ensure(
-    startIds.every((id, i) => i === 0 || id > (startIds[i - 1] as number)),
-    `${at}: tasks started out of enqueue order`,
-    startIds,
-  );
+  const lastStartOf = new Map<string, number>();
+  for (const id of startIds) {
+    const lane = m.task(id).lane;
+    const previous = lastStartOf.get(lane) ?? -1;
+    ensure(
+      id > previous,
+      `${at}: key ${lane}: task ${id} started after task ${previous}`,
+      startIds,
+    );
+    lastStartOf.set(lane, id);
+  }
   ensure(
     startIds.length === m.starts.length && startIds.every((id, i) => id === m.starts[i]),
     `${at}: started tasks`,
@@ -284,6 +375,11 @@ export function checkInvariants(m: WorkerModel, r: Real, after: string): void {
   ensure(w.size === s.queued && w.state === s.state, `${at}: size/state agree with stats()`, s);
 
   ensure(w.isRunning === m.isRunning, `${at}: isRunning`, w.isRunning, m.isRunning);
+  // onIdle() resolves once nothing waits or runs, and not before.
+  for (const [no, resolved] of m.idleWaiters) {
+    const real = r.idle.get(no);
+    ensure(real === resolved, `${at}: onIdle() call ${no} resolved`, real, resolved);
+  }
   ensure(
     r.shutdownResolved === m.finished,
     `${at}: shutdown() resolved`,
@@ -304,8 +400,10 @@ abstract class Step implements ModelCommand {
 
   async run(m: WorkerModel, r: Real): Promise<void> {
     await this.apply(m, r);
-    m.settle();
+    // The real worker first, so that the model can ask it what it chose.
     await settled();
+    checkTasksView(r, `after ${this}`);
+    m.settle();
     checkInvariants(m, r, this.toString());
   }
 }
@@ -315,7 +413,7 @@ function taskName(key: string | undefined, id: number): string {
   return key === undefined ? `task ${id}` : `${key}:${id}`;
 }
 
-/** Enqueues one closure task (a key label in its name only: keys come with durable tasks). */
+/** Enqueues one closure task, with a key or without. */
 export class Enqueue extends Step {
   constructor(
     readonly body: Body,
@@ -327,21 +425,30 @@ export class Enqueue extends Step {
     return true;
   }
   apply(m: WorkerModel, r: Real) {
-    const id = m.tasks.length;
-    const name = taskName(this.key, id);
-    const expected = m.enqueue(this.body, name);
-    expect(enqueueReal(r, id, this.body, name), `enqueue() of task ${id}`).toBe(expected);
+    enqueueBoth(m, r, this.body, this.key);
   }
   toString() {
     return `enqueue(${describeBody(this.body)}${this.key === undefined ? '' : `, key ${this.key}`})`;
   }
 }
 
-/** Enqueues `maxQueue + extra` tasks in one synchronous burst: the queue overflows. */
+/** Enqueues a task in the model and in the real worker; both must answer alike. */
+function enqueueBoth(m: WorkerModel, r: Real, body: Body, key: string | undefined): void {
+  const id = m.tasks.length;
+  const name = taskName(key, id);
+  const expected = m.enqueue(body, name, key);
+  expect(enqueueReal(r, id, body, name, key), `enqueue() of task ${id}`).toBe(expected);
+}
+
+/**
+ * Enqueues `maxQueue + extra` tasks in one synchronous burst, keys in turn:
+ * the queue overflows, and the oldest waiting task of all keys is dropped.
+ */
 export class Overflow extends Step {
   constructor(
     readonly extra: number,
     readonly body: Body,
+    readonly keys: readonly (string | undefined)[],
   ) {
     super();
   }
@@ -350,48 +457,74 @@ export class Overflow extends Step {
   }
   apply(m: WorkerModel, r: Real) {
     for (let i = 0; i < m.maxQueue + this.extra; i++) {
-      const id = m.tasks.length;
-      const name = taskName('burst', id);
-      const expected = m.enqueue(this.body, name);
-      expect(enqueueReal(r, id, this.body, name), `enqueue() of task ${id}`).toBe(expected);
+      enqueueBoth(m, r, this.body, this.keys[i % this.keys.length]);
     }
   }
   toString() {
-    return `overflow(maxQueue+${this.extra} × ${describeBody(this.body)})`;
+    const keys = this.keys.map((k) => k ?? '-').join('/');
+    return `overflow(maxQueue+${this.extra} × ${describeBody(this.body)}, keys ${keys})`;
   }
 }
 
-/** The running (controlled) task resolves. */
+/** The `pick`-th running controlled task (modulo how many there are), in start order. */
+function pickRunning(m: Readonly<WorkerModel>, pick: number): number {
+  const ids = m.controlledRunning();
+  return ids[pick % ids.length] as number;
+}
+
+/** A running (controlled) task resolves. */
 export class Complete extends Step {
-  check(m: Readonly<WorkerModel>) {
-    return m.runningIsControlled();
-  }
-  apply(m: WorkerModel, r: Real) {
-    const id = m.running?.id as number;
-    const value = `done ${id}`;
-    m.settleRunning(true, value);
-    r.tasks[id]?.settle?.resolve(value);
-  }
-  toString() {
-    return 'complete';
-  }
-}
-
-/** The running (controlled) task rejects, with an Error or a non-Error. */
-export class Fail extends Step {
-  constructor(readonly thrown: Thrown) {
+  constructor(readonly pick = 0) {
     super();
   }
   check(m: Readonly<WorkerModel>) {
-    return m.runningIsControlled();
+    return m.controlledRunning().length > 0;
   }
   apply(m: WorkerModel, r: Real) {
-    const id = m.running?.id as number;
-    m.settleRunning(false, this.thrown.value);
+    const id = pickRunning(m, this.pick);
+    const value = `done ${id}`;
+    m.settleRunning(id, true, value);
+    r.tasks[id]?.settle?.resolve(value);
+  }
+  toString() {
+    return this.pick === 0 ? 'complete' : `complete(#${this.pick})`;
+  }
+}
+
+/** A running (controlled) task rejects, with an Error or a non-Error. */
+export class Fail extends Step {
+  constructor(
+    readonly thrown: Thrown,
+    readonly pick = 0,
+  ) {
+    super();
+  }
+  check(m: Readonly<WorkerModel>) {
+    return m.controlledRunning().length > 0;
+  }
+  apply(m: WorkerModel, r: Real) {
+    const id = pickRunning(m, this.pick);
+    m.settleRunning(id, false, this.thrown.value);
     r.tasks[id]?.settle?.reject(this.thrown.value);
   }
   toString() {
-    return `fail(${this.thrown.label})`;
+    return `fail(${this.thrown.label}${this.pick === 0 ? '' : `, #${this.pick}`})`;
+  }
+}
+
+/** `onIdle()`: it must resolve once nothing waits or runs, and not before. */
+export class AwaitIdle extends Step {
+  check() {
+    return true;
+  }
+  apply(m: WorkerModel, r: Real) {
+    const no = r.idle.size;
+    r.idle.set(no, false);
+    void r.worker.onIdle().then(() => r.idle.set(no, true));
+    m.onIdle(no);
+  }
+  toString() {
+    return 'onIdle';
   }
 }
 
@@ -441,8 +574,9 @@ export class Jump extends Step {
   check(m: Readonly<WorkerModel>) {
     return m.eventsWithin(this.ms) <= 1;
   }
-  apply(m: WorkerModel, r: Real) {
+  async apply(m: WorkerModel, r: Real) {
     r.clock.increment(this.ms);
+    await settled();
     m.fireDue(m.now + this.ms);
   }
   toString() {
@@ -541,7 +675,8 @@ export class Shutdown extends Step {
 
 // --- arbitraries -----------------------------------------------------------
 
-const key = fc.option(fc.constantFrom('a', 'b'), { nil: undefined });
+/** A small set of keys, and no key (tasks without one share a key). */
+const key = fc.constantFrom<string | undefined>('a', 'b', 'c', undefined);
 const body: fc.Arbitrary<Body> = fc.oneof(
   { weight: 4, arbitrary: fc.constant<Body>({ kind: 'controlled' }) },
   { weight: 2, arbitrary: fc.constant<Body>({ kind: 'sync' }) },
@@ -551,6 +686,8 @@ const body: fc.Arbitrary<Body> = fc.oneof(
     arbitrary: thrownKind.map((k): Body => ({ kind: 'throw', thrown: makeThrown(k) })),
   },
 );
+/** Which running task a command settles: mostly the oldest. */
+const pick = fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 2 }));
 const ticks = (max: number) => fc.integer({ min: 1, max }).map((n) => n * TIMING.tick);
 
 /** Repeats an arbitrary: fc.commands picks uniformly among its entries, so this is a weight. */
@@ -571,13 +708,18 @@ export const COMMANDS: fc.Arbitrary<ModelCommand>[] = [
     .tuple(
       fc.integer({ min: 1, max: 3 }),
       fc.constantFrom<Body>({ kind: 'controlled' }, { kind: 'sync' }),
+      fc.array(key, { minLength: 1, maxLength: 3 }),
     )
-    .map(([extra, b]) => new Overflow(extra, b)),
-  ...weight(3, fc.constant(new Complete())),
+    .map(([extra, b, keys]) => new Overflow(extra, b, keys)),
   ...weight(
     3,
-    thrownKind.map((k) => new Fail(makeThrown(k))),
+    pick.map((p) => new Complete(p)),
   ),
+  ...weight(
+    3,
+    fc.tuple(thrownKind, pick).map(([k, p]) => new Fail(makeThrown(k), p)),
+  ),
+  fc.constant(new AwaitIdle()),
   fc.boolean().map((ok) => new SettleLate(ok)),
   ...weight(
     3,

@@ -1,10 +1,16 @@
 /**
  * The commands of the durable model-based test, and the real system they drive:
  * a SyncWorker with durable tasks on a `memoryBacklog()` and a simulated clock,
- * whose one handler, `write`, calls a scripted remote. Every command changes
- * the model and the real system the same way, lets the worker come to rest,
- * then checks every invariant (`checkInvariants`); `Advance` and `Restart` also
- * check at every timer they step through.
+ * whose two handlers, `write` (one task a call) and `writeMany` (a batch
+ * handler), call a scripted remote. Every command changes the model and the
+ * real system the same way, lets the worker come to rest, then checks every
+ * invariant (`checkInvariants`); `Advance` and `Restart` also check at every
+ * timer they step through.
+ *
+ * The handlers and closure tasks also watch the worker from inside: a run is
+ * in flight from its call until the worker tells its outcome or aborts its
+ * signal, and a call while another run of the same key is in flight, or while
+ * `concurrency` runs are, is a violation the invariants report.
  */
 import fc from 'fast-check';
 import { SimulatedClock } from 'xstate';
@@ -12,6 +18,7 @@ import {
   type BacklogRecord,
   type BacklogStore,
   type DeadLetter,
+  type DurableBatchContext,
   type DurableContext,
   type DurableTask,
   memoryBacklog,
@@ -30,6 +37,7 @@ import {
   type DurableParams,
   describeCall,
   ensure,
+  type Handler,
   type Observed,
   type Outcome,
 } from './durable-model.js';
@@ -103,9 +111,41 @@ export interface DurableWorld {
   defaultAnswer: DurableAnswer;
   breakerChanges: number;
   calls: number;
+  /** The current worker's runs in flight as the handlers and tasks see them: call number by key. */
+  inFlight: Map<string, number>;
+  /** Calls that broke "at most one per key" or "at most `concurrency`", as the handlers saw them. */
+  violations: string[];
 }
 
-const seqOf = (task: DurableTask | BacklogRecord): number => (task.payload as { seq: number }).seq;
+/** A durable task's payload: its sequence number, and whether the remote refuses its data. */
+type Payload = { seq: number; bad?: true };
+
+const seqOf = (task: DurableTask | BacklogRecord): number =>
+  (task.payload as unknown as Payload).seq;
+
+/** The in-flight slot of a durable key, or of the closure tasks (which share one). */
+const durableSlot = (key: string) => `key ${key}`;
+const CLOSURE_SLOT = 'closure tasks';
+
+/** A run begins: it must be the only one of its key, and one of at most `concurrency`. */
+function noteStart(r: DurableWorld, slot: string, call: Call): void {
+  const other = r.inFlight.get(slot);
+  if (other !== undefined) {
+    r.violations.push(`${describeCall(call)} began while run #${other} of ${slot} was in flight`);
+  }
+  r.inFlight.set(slot, call.no);
+  if (r.inFlight.size > r.params.concurrency) {
+    r.violations.push(
+      `${describeCall(call)} began beside ${r.inFlight.size - 1} runs in flight (concurrency ${r.params.concurrency})`,
+    );
+  }
+}
+
+/** The worker is done with run `no` of `slot` (its outcome told, or its signal aborted). */
+function noteEnd(r: DurableWorld, gen: number, slot: string, no?: number): void {
+  if (gen !== r.gen) return;
+  if (no === undefined || r.inFlight.get(slot) === no) r.inFlight.delete(slot);
+}
 
 /** A fresh model and real system with the same settings. */
 export function createDurableWorld(params: DurableParams) {
@@ -124,6 +164,8 @@ export function createDurableWorld(params: DurableParams) {
     defaultAnswer: 'held',
     breakerChanges: 0,
     calls: 0,
+    inFlight: new Map(),
+    violations: [],
   };
   real.worker = startWorker(real);
   return { model: new DurableModel(params), real };
@@ -142,11 +184,22 @@ function startWorker(r: DurableWorld): SyncWorker {
       clock: r.clock,
       backlog: r.backlog,
       maxQueue: r.params.maxQueue,
+      concurrency: r.params.concurrency,
       idleAfterMs: DURABLE_TIMING.idleAfterMs,
       logger: r.logger,
       handlers: {
-        write: (payload: { seq: number }, context: DurableContext) =>
-          remote(r, gen, self as SyncWorker, payload.seq, context),
+        write: (payload: Payload, context: DurableContext) =>
+          remote(r, gen, self as SyncWorker, 'write', [payload], {
+            ids: [context.id],
+            attempts: [context.attempt],
+            key: context.key,
+            signal: context.signal,
+          }),
+        writeMany: {
+          batch: { maxSize: r.params.batchSize },
+          run: (payloads: Payload[], context: DurableBatchContext) =>
+            remote(r, gen, self as SyncWorker, 'writeMany', payloads, context),
+        },
       },
       retry: {
         maxAttempts: r.params.maxAttempts,
@@ -155,6 +208,7 @@ function startWorker(r: DurableWorld): SyncWorker {
       },
       onDeadLetter: (task, error) => {
         const letter = task as DeadLetter;
+        noteEnd(r, gen, durableSlot(letter.key));
         r.log.push({
           type: 'deadLetter',
           at: now(),
@@ -182,6 +236,7 @@ function startWorker(r: DurableWorld): SyncWorker {
   const worker = self;
   worker.on('taskSucceeded', ({ task }) => {
     if (!('handler' in task)) return;
+    noteEnd(r, gen, durableSlot(task.key));
     const ref = seqOf(task);
     r.log.push({ type: 'succeeded', at: now(), gen, ref, attempts: task.attempts, id: task.id });
   });
@@ -189,6 +244,7 @@ function startWorker(r: DurableWorld): SyncWorker {
     if ('handler' in task) r.log.push({ type: 'failed', at: now(), gen, ref: seqOf(task), error });
   });
   worker.on('taskRetried', ({ task, error, attempt, delayMs }) => {
+    noteEnd(r, gen, durableSlot(task.key));
     r.log.push({ type: 'retried', at: now(), gen, ref: seqOf(task), error, attempt, delayMs });
   });
   worker.on('breakerStateChange', ({ from, to }) => {
@@ -198,23 +254,32 @@ function startWorker(r: DurableWorld): SyncWorker {
   return worker;
 }
 
-/** The remote behind the `write` handler: it answers each call as the script says. */
+/**
+ * The remote behind both handlers: it answers each call (one task, or a
+ * batch) as the script says; a call holding a task of bad data fails with a
+ * NonRetryableError where the script says `ok`.
+ */
 function remote(
   r: DurableWorld,
   gen: number,
   worker: SyncWorker,
-  seq: number,
-  context: DurableContext,
+  handler: Handler,
+  payloads: readonly Payload[],
+  context: Pick<DurableBatchContext, 'ids' | 'attempts' | 'key' | 'signal'>,
 ): Promise<string> {
   const answer = r.answers.shift() ?? r.defaultAnswer;
+  const refs = payloads.map((p) => p.seq);
+  const bad = payloads.find((p) => p.bad === true);
+  const tasks = refs.map((seq) => `d${seq}`).join('+');
   const call: Call = {
     no: r.calls++,
     gen,
     kind: 'durable',
-    ref: seq,
-    id: context.id,
+    refs,
+    ids: [...context.ids],
+    attempts: [...context.attempts],
+    handler,
     key: context.key,
-    attempt: context.attempt,
     at: r.clock.now(),
     breaker: worker.breaker?.state ?? 'closed',
     spell: r.breakerChanges,
@@ -225,16 +290,23 @@ function remote(
     settle: undefined,
   };
   r.log.push({ type: 'start', at: call.at, call });
+  noteStart(r, durableSlot(context.key), call);
+  context.signal.addEventListener('abort', () =>
+    noteEnd(r, gen, durableSlot(context.key), call.no),
+  );
   // The remote ignores the abort signal: a write it received lands even if the worker gave up on it.
-  const respond = (outcome: Outcome): Promise<string> => {
+  const respond = (answered: Outcome): Promise<string> => {
+    const outcome = answered === 'ok' && bad !== undefined ? 'fatal' : answered;
     const error =
       outcome === 'ok'
         ? undefined
         : outcome === 'fatal'
-          ? new NonRetryableError(`400 for d${seq}`)
-          : new Error(`503 for d${seq}`);
+          ? new NonRetryableError(
+              bad === undefined ? `400 for ${tasks}` : `400: bad data in d${bad.seq}`,
+            )
+          : new Error(`503 for ${tasks}`);
     r.log.push({ type: 'remote', at: r.clock.now(), call, outcome, error });
-    return error === undefined ? Promise.resolve(`written d${seq}`) : Promise.reject(error);
+    return error === undefined ? Promise.resolve(`written ${tasks}`) : Promise.reject(error);
   };
   switch (answer) {
     case 'hang':
@@ -254,8 +326,11 @@ function remote(
 function closureTask(r: DurableWorld, id: number, body: ClosureBody): SyncTask {
   const gen = r.gen;
   const worker = r.worker;
-  const fate = (ok: boolean, value: unknown) =>
+  let run: Call | undefined;
+  const fate = (ok: boolean, value: unknown) => {
+    if (run !== undefined) noteEnd(r, gen, CLOSURE_SLOT, run.no);
     r.log.push({ type: 'fate', at: r.clock.now(), gen, ref: id, ok, value });
+  };
   return {
     name: `c${id}`,
     run: (context) => {
@@ -263,10 +338,11 @@ function closureTask(r: DurableWorld, id: number, body: ClosureBody): SyncTask {
         no: r.calls++,
         gen,
         kind: 'closure',
-        ref: id,
-        id: undefined,
+        refs: [id],
+        ids: [],
+        attempts: [],
+        handler: undefined,
         key: undefined,
-        attempt: undefined,
         at: r.clock.now(),
         breaker: worker.breaker?.state ?? 'closed',
         spell: r.breakerChanges,
@@ -277,6 +353,8 @@ function closureTask(r: DurableWorld, id: number, body: ClosureBody): SyncTask {
         settle: undefined,
       };
       r.log.push({ type: 'start', at: call.at, call });
+      noteStart(r, CLOSURE_SLOT, call);
+      run = call;
       if (body === 'sync') return id;
       if (body === 'throw') throw call.error;
       return new Promise((resolve, reject) => {
@@ -373,6 +451,8 @@ function checkStore(m: DurableModel, r: DurableWorld, at: string): void {
 export function checkInvariants(m: DurableModel, r: DurableWorld, after: string): void {
   const now = r.clock.now();
   const at = `after ${after} (at ${now} ms)`;
+  // What the handlers and tasks saw from inside comes first: it names the run that broke the bound.
+  ensure(r.violations.length === 0, `${at}: ${r.violations[0]}`, r.violations);
   consume(m, r, at);
   ensure(
     m.settledLog,
@@ -389,8 +469,9 @@ export function checkInvariants(m: DurableModel, r: DurableWorld, after: string)
     expectedLife,
   );
   if (!m.finished) {
-    const call = m.current;
-    if (call !== undefined) {
+    const runs = [...m.durableRuns.values()];
+    if (m.closureRun !== undefined) runs.push(m.closureRun);
+    for (const call of runs) {
       ensure(
         m.callState(call).outcome === undefined,
         `${at}: the worker did not act on the answer to the ${describeCall(call)}`,
@@ -399,15 +480,26 @@ export function checkInvariants(m: DurableModel, r: DurableWorld, after: string)
         now < call.at + DURABLE_TIMING.timeoutMs + 1e-6,
         `${at}: the ${describeCall(call)} outlived its timeout`,
       );
-    } else if (m.breakerState !== 'open') {
-      // Progress: with nothing running and the breaker letting calls through, nothing waits.
+    }
+    const inFlight = r.inFlight.size;
+    ensure(
+      inFlight === runs.length,
+      `${at}: runs in flight, as the handlers saw them`,
+      [...r.inFlight],
+      runs.map(describeCall),
+    );
+    if (runs.length < m.params.concurrency && m.breakerState !== 'open' && !m.probing) {
+      // Progress: with a free slot and the breaker letting calls through, nothing that could start waits.
       m.promote(now);
       const ready = m.readyKeys();
       ensure(
         ready.length === 0,
-        `${at}: stalled: key ${ready[0]} is ready, nothing runs, the breaker is ${m.breakerState}`,
+        `${at}: stalled: key ${ready[0]} is ready, ${runs.length} of ${m.params.concurrency} run, the breaker is ${m.breakerState}`,
       );
-      ensure(w.size === 0, `${at}: stalled: ${w.size} closure task(s) wait, nothing runs`);
+      ensure(
+        !m.closureStartable,
+        `${at}: stalled: ${w.size} closure task(s) wait, none runs, ${runs.length} of ${m.params.concurrency} run`,
+      );
     }
     const s = w.stats();
     const expected = m.stats();
@@ -436,15 +528,26 @@ abstract class Step implements DurableCommand {
   }
 }
 
-type Key = 'a' | 'b' | undefined;
+type Key = 'a' | 'b' | 'c' | undefined;
 const keyName = (key: Key) => key ?? 'default';
 
-function enqueueDurable(m: DurableModel, r: DurableWorld, key: Key): void {
-  const seq = m.acceptDurable(keyName(key), r.clock.now());
+/** What one durable task is: its key, its handler, and whether the remote refuses its data. */
+export interface TaskSpec {
+  key: Key;
+  handler: Handler;
+  bad: boolean;
+}
+
+const describeSpec = (t: TaskSpec) =>
+  `${keyName(t.key)}${t.handler === 'writeMany' ? '*' : ''}${t.bad ? '!' : ''}`;
+
+function enqueueDurable(m: DurableModel, r: DurableWorld, spec: TaskSpec): void {
+  const seq = m.acceptDurable(keyName(spec.key), r.clock.now(), spec.handler, spec.bad);
+  const payload: Payload = spec.bad ? { seq, bad: true } : { seq };
   const accepted = r.worker.enqueue({
-    handler: 'write',
-    payload: { seq },
-    ...(key === undefined ? {} : { key }),
+    handler: spec.handler,
+    payload,
+    ...(spec.key === undefined ? {} : { key: spec.key }),
   });
   ensure(accepted, `enqueue() of d${seq} returned false before shutdown`);
 }
@@ -456,21 +559,26 @@ async function flushNow(r: DurableWorld, label: string): Promise<void> {
   ensure(outcome === 'flushed', `${label}: flush() did not resolve`);
 }
 
-/** Enqueues one durable task (payload: its sequence number) with a key, or the default key. */
+/**
+ * Enqueues one durable task (payload: its sequence number) with a key, or the
+ * default key; printed as its key, `*` for the batch handler, `!` for bad data.
+ */
 export class EnqueueDurable extends Step {
-  constructor(readonly key: Key) {
+  readonly spec: TaskSpec;
+  constructor(key: Key, handler: Handler = 'write', bad = false) {
     super();
+    this.spec = { key, handler, bad };
   }
   check() {
     return true;
   }
   apply(m: DurableModel, r: DurableWorld) {
-    enqueueDurable(m, r, this.key);
+    enqueueDurable(m, r, this.spec);
     const backlog = r.worker.stats().backlog;
     ensure(backlog === m.pendingCount, `${this}: stats().backlog at once`, backlog, m.pendingCount);
   }
   toString() {
-    return `enqueue(${keyName(this.key)})`;
+    return `enqueue(${describeSpec(this.spec)})`;
   }
 }
 
@@ -482,7 +590,7 @@ export class EnqueueDurable extends Step {
 export class Burst extends Step {
   constructor(
     readonly extra: number,
-    readonly keys: readonly Key[],
+    readonly tasks: readonly TaskSpec[],
     readonly flush: boolean,
   ) {
     super();
@@ -492,7 +600,9 @@ export class Burst extends Step {
   }
   async apply(m: DurableModel, r: DurableWorld) {
     const count = m.params.maxQueue + this.extra;
-    for (let i = 0; i < count; i++) enqueueDurable(m, r, this.keys[i % this.keys.length]);
+    for (let i = 0; i < count; i++) {
+      enqueueDurable(m, r, this.tasks[i % this.tasks.length] as TaskSpec);
+    }
     const backlog = r.worker.stats().backlog;
     ensure(backlog === m.pendingCount, `${this}: stats().backlog at once`, backlog, m.pendingCount);
     if (!this.flush) return;
@@ -504,7 +614,7 @@ export class Burst extends Step {
     if (replaying?.includes('replaying')) m.coverage.spills++;
   }
   toString() {
-    return `burst(maxQueue+${this.extra} × ${this.keys.map(keyName).join('/')}${this.flush ? ', flush' : ''})`;
+    return `burst(maxQueue+${this.extra} × ${this.tasks.map(describeSpec).join('/')}${this.flush ? ', flush' : ''})`;
   }
 }
 
@@ -542,19 +652,26 @@ export class Answer extends Step {
   }
 }
 
-/** The held run the worker is on gets its answer (a closure task: `ok` resolves, else rejects). */
+/**
+ * The `pick`-th held run in flight (modulo how many, oldest first) gets its
+ * answer (a closure task: `ok` resolves, else rejects).
+ */
 export class Settle extends Step {
-  constructor(readonly outcome: Outcome) {
+  constructor(
+    readonly outcome: Outcome,
+    readonly pick = 0,
+  ) {
     super();
   }
   check(m: Readonly<DurableModel>) {
-    return m.settleable() !== undefined;
+    return m.settleable().length > 0;
   }
   apply(m: DurableModel) {
-    m.settleable()?.settle?.(this.outcome);
+    const held = m.settleable();
+    held[this.pick % held.length]?.settle?.(this.outcome);
   }
   toString() {
-    return `settle(${this.outcome})`;
+    return `settle(${this.outcome}${this.pick === 0 ? '' : `, #${this.pick}`})`;
   }
 }
 
@@ -702,6 +819,7 @@ export class Restart extends Step {
   async apply(m: DurableModel, r: DurableWorld) {
     await shutDown(m, r, this.timeoutMs, this.toString());
     r.gen++;
+    r.inFlight.clear(); // the old worker's runs are over for it (aborted at its deadline)
     m.restarted();
     r.worker = startWorker(r);
   }
@@ -712,7 +830,11 @@ export class Restart extends Step {
 
 // --- arbitraries -----------------------------------------------------------
 
-const key = fc.constantFrom<Key>('a', 'b', undefined);
+const key = fc.constantFrom<Key>('a', 'b', 'c', undefined);
+const handler = fc.constantFrom<Handler>('write', 'writeMany', 'writeMany');
+/** One task in eight is of bad data. */
+const bad = fc.integer({ min: 0, max: 7 }).map((n) => n === 0);
+const taskSpec: fc.Arbitrary<TaskSpec> = fc.record({ key, handler, bad });
 const answer = fc.oneof(
   { weight: 4, arbitrary: fc.constant<DurableAnswer>('ok') },
   { weight: 2, arbitrary: fc.constant<DurableAnswer>('retryable') },
@@ -729,15 +851,18 @@ const weight = <T>(n: number, arbitrary: fc.Arbitrary<T>) =>
 export const DURABLE_COMMANDS: fc.Arbitrary<DurableCommand>[] = [
   ...weight(
     4,
-    key.map((k) => new EnqueueDurable(k)),
+    taskSpec.map((t) => new EnqueueDurable(t.key, t.handler, t.bad)),
   ),
-  fc
-    .tuple(
-      fc.integer({ min: 1, max: 4 }),
-      fc.constantFrom<readonly Key[]>(['a'], ['a', 'b'], ['b', undefined, 'a'], [undefined]),
-      fc.boolean(),
-    )
-    .map(([extra, keys, flush]) => new Burst(extra, keys, flush)),
+  ...weight(
+    2,
+    fc
+      .tuple(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(taskSpec, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+      )
+      .map(([extra, tasks, flush]) => new Burst(extra, tasks, flush)),
+  ),
   ...weight(
     2,
     fc.constantFrom<ClosureBody>('sync', 'throw', 'held').map((b) => new EnqueueClosure(b)),
@@ -748,7 +873,9 @@ export const DURABLE_COMMANDS: fc.Arbitrary<DurableCommand>[] = [
   ),
   ...weight(
     3,
-    outcome.map((o) => new Settle(o)),
+    fc
+      .tuple(outcome, fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 })))
+      .map(([o, pick]) => new Settle(o, pick)),
   ),
   fc.boolean().map((ok) => new SettleLate(ok)),
   ...weight(
@@ -767,6 +894,8 @@ export const DURABLE_PARAMS: fc.Arbitrary<DurableParams> = fc.record({
   failureThreshold: fc.integer({ min: 1, max: 3 }),
   maxAttempts: fc.integer({ min: 1, max: 4 }),
   jitterSeed: fc.integer({ min: 0, max: 0xffff_ffff }),
+  concurrency: fc.constantFrom(1, 2, 3),
+  batchSize: fc.constantFrom(1, 2, 3, 4),
 });
 
 /**
@@ -784,14 +913,14 @@ export async function endOfStory(m: DurableModel, r: DurableWorld): Promise<void
   r.defaultAnswer = 'ok';
   for (let steps = 0; ; steps++) {
     ensure(steps < 10_000, 'the final drain did not end');
-    const held = m.settleable();
+    const held = m.settleable()[0];
     if (held !== undefined) {
       held.settle?.('ok');
       await settled();
       checkInvariants(m, r, 'final drain: settle(ok)');
       continue;
     }
-    if (m.pendingCount === 0 && m.current === undefined && m.stats().queued === 0) break;
+    if (m.pendingCount === 0 && m.runCount === 0 && m.stats().queued === 0) break;
     const next = r.clock.nextDue();
     ensure(next !== undefined, `the final drain stalled with ${m.pendingCount} task(s) pending`);
     r.clock.moveTo(next as number);
@@ -806,6 +935,11 @@ export async function endOfStory(m: DurableModel, r: DurableWorld): Promise<void
   for (const t of m.durable) {
     const label = `at the end, d${t.seq} (key ${t.key})`;
     const late = t.remoteOk - t.acknowledgedOk;
+    ensure(
+      !t.bad || t.state === 'dead',
+      `${label}: a task of bad data ends in the dead letters`,
+      t,
+    );
     if (t.remoteOk > 1) m.coverage.duplicates++;
     if (t.remoteOk > 1 && t.lateOkAfterShutdown > 0) m.coverage.duplicatesAcrossRestart++;
     if (t.state === 'delivered') {

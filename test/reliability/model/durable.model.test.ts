@@ -6,11 +6,17 @@
  * backlog, closure tasks in between — and the model in ./durable-model.ts
  * checks what the worker did after every command and at every timer.
  *
+ * Each run draws `concurrency` (1 to 3) and the batch handler's `maxSize`
+ * (1 to 4: a split of 4 is two halves of 2, of 3 a front half of 2); tasks go to keys a, b, c or the default key, to the `write`
+ * handler or the `writeMany` batch handler, and one in eight is of bad data
+ * the remote refuses with a NonRetryableError, inside a batch or alone.
+ *
  * Fixed seed and 1,000 runs by default; `FC_RUNS=20000 npx vitest run
  * test/reliability/model/durable.model.test.ts` searches longer, `FC_SEED=…`
  * tries another seed. A failure prints the seed, the replay path and the
  * shrunk counterexample: the run's settings, then the commands, e.g.
- * `[{"maxQueue":1,…},enqueue(a),answer(hang),advance(1000 ms),restart(shutdown 304 ms)]`,
+ * `[{"maxQueue":1,…},enqueue(a*!),answer(hang),advance(1000 ms),restart(shutdown 304 ms)]`
+ * (`*`: the batch handler, `!`: bad data),
  * and the broken invariant with the command, the time and the log entry.
  */
 import fc from 'fast-check';
@@ -71,6 +77,8 @@ describe('SyncWorker with durable tasks against its model (fc.commands)', () => 
       failureThreshold: 1,
       maxAttempts: 2,
       jitterSeed: 1,
+      concurrency: 1,
+      batchSize: 2,
     });
     await new Answer(['ok', 'ok']).run(model, real);
     real.worker.enqueue({ handler: 'write', payload: { seq: 0 }, key: 'a' });

@@ -5,21 +5,48 @@
  * against a real worker and compares them after every command.
  *
  * The model states the documented behaviour, not the implementation:
- * - one task runs at a time, in enqueue order; a full queue drops its oldest waiting task
- *   (a worker with nothing running takes a burst's first task to run, so it never waits);
+ * - at most `concurrency` tasks run at once, and at most one per ordering key
+ *   (a task's `key`; tasks without one share a key): each key runs its tasks
+ *   one at a time, in enqueue order, and a key whose oldest waiting task cannot
+ *   start holds back the rest of that key only;
+ * - the worker starts tasks whenever it can: after every command and timer,
+ *   either `concurrency` tasks run or no key with nothing in flight has a task
+ *   waiting (or the breaker refuses the next one);
+ * - a full queue drops the oldest waiting task of all keys (a worker with nothing
+ *   running sets a burst's first task apart to run, so it never waits);
  * - the breaker opens after `failureThreshold` consecutive failures, turns half-open
- *   after `probeIntervalMs`, and in half-open hands out one permit; an unreported
- *   permit counts as a failed probe after its timeout (the task timeout for the
- *   worker's own probe, `probeTimeoutMs` for anyone else's);
+ *   after `probeIntervalMs`, and in half-open hands out one permit: one task
+ *   probes, and the other keys wait for its outcome; an unreported permit counts
+ *   as a failed probe after its timeout (the task timeout for the worker's own
+ *   probe, `probeTimeoutMs` for anyone else's);
  * - an outcome whose task began before the breaker last changed (state, or the
  *   half-open permit) is not reported to it;
  * - when the breaker opens, the waiting tasks fail with BreakerOpenError;
- * - the timeout is `clamp(headroom × p95, floor, ceiling)` once warm; a success
- *   feeds its latency, a timeout feeds its timeout (a censored sample);
+ * - the timeout is `clamp(headroom × p95, floor, ceiling)` once warm, read
+ *   when each task starts; a success feeds its latency, a timeout feeds its
+ *   timeout (a censored sample);
  * - shutdown drains until its deadline, then fails the running and waiting
  *   tasks with WorkerShutdownError; afterwards the breaker is frozen;
+ * - `onIdle()` resolves once nothing waits or runs;
  * - after the queue empties the worker stays `draining` for `idleAfterMs`,
  *   then goes `idle`, unless work arrives first.
+ *
+ * - keys take turns (round robin): a key with a task waiting and nothing in
+ *   flight joins the rotation at the back, and the key at the front starts its
+ *   oldest task; the task set apart is its key's turn; a key whose waiting
+ *   tasks were all dropped keeps its place until the rotation passes it;
+ *
+ * Where the documented behaviour leaves a choice, the model asks the real
+ * worker what it chose (`Choices`) and holds the choice against the rules:
+ * - which task starts: it must be the oldest waiting task of a key with
+ *   nothing in flight (the task set apart, if any, first), and its key the
+ *   one whose turn it is, so in fact the rules leave no choice here: the
+ *   model names the task it expects when the worker starts another;
+ * - which of several runs whose deadlines fall at the same instant times out
+ *   first (the order matters: each timeout is followed by a look for the next
+ *   task, and feeds the latency window in turn).
+ * Everything else (which task is dropped, each fate, the breaker, the
+ * timeouts, the lifecycle) follows from the model's own state.
  *
  * The lifecycle is not the model's own: `lifecycle` (./lifecycle-model.ts)
  * steps the real worker machine with XState's pure `transition()`. The model
@@ -31,20 +58,21 @@
  * keeps it on this model's clock, so `dueEvents` lists it and `fire` sends it
  * back, and the fates at the deadline follow the machine's `abandonRemaining`.
  *
- * Time: the model knows every pending timer (task deadline, probe interval,
+ * Time: the model knows every pending timer (task deadlines, probe interval,
  * probe permit, shutdown deadline). The timings below are chosen so that no two
- * of them can fall due at the same instant except a worker probe's deadline and
- * its permit timeout, which are the same event seen twice: all times the test
- * drives are multiples of 10 ms, task timeouts too, the probe interval ends at
- * ≡ 2 or 7 (mod 10), an external permit at ≡ 5 and a shutdown deadline at ≡ 4.
- * (Going idle after the linger commutes with every other event, so it may tie.)
- * `fireDue` asserts that, so a change of timings cannot silently make the
- * model ambiguous.
+ * kinds of them can fall due at the same instant except a worker probe's
+ * deadline and its permit timeout, which are the same event seen twice: all
+ * times the test drives are multiples of 10 ms, task timeouts too, the probe
+ * interval ends at ≡ 2 or 7 (mod 10), an external permit at ≡ 5 and a shutdown
+ * deadline at ≡ 4. Deadlines of runs that started together tie, and their
+ * order is one of the choices above. (Going idle after the linger commutes
+ * with every other event, so it may tie.) `fireDue` asserts that, so a change
+ * of timings cannot silently make the model ambiguous.
  */
 import type { BreakerState, SyncWorkerStats, WorkerState } from '../../../src/index.js';
 import { LifecycleModel } from './lifecycle-model.js';
 
-/** The worker's settings in every model run; `maxQueue` and the threshold vary per run. */
+/** The worker's settings in every model run; `maxQueue`, the threshold and `concurrency` vary per run. */
 export const TIMING = {
   /** Every clock step the test takes is a multiple of this. */
   tick: 10,
@@ -95,9 +123,14 @@ export type ExpectedFate =
   | { kind: 'error'; thrown: unknown }
   | { kind: 'library'; name: LibraryError; timeoutMs?: number };
 
+/** The ordering key of closure tasks enqueued without one (they share it). */
+export const NO_KEY = '(no key)';
+
 export interface ModelTask {
   id: number;
   name: string;
+  /** The task's `key`, or {@link NO_KEY}. */
+  lane: string;
   body: Body;
   fate?: ExpectedFate;
 }
@@ -117,8 +150,19 @@ export type ClosureStats = Pick<
   | 'state'
 >;
 
+/**
+ * What the model asks the real worker where the documented behaviour leaves
+ * a choice (see the header). The model holds every answer against the rules.
+ */
+export interface Choices {
+  /** The id of the task the real worker started `index`-th (0-based), if it started that many. */
+  started(index: number): number | undefined;
+  /** Where the task's fate came among all fates the real worker told; Infinity if it has none. */
+  fateOrder(id: number): number;
+}
+
 type DueKind = 'deadline' | 'probeTimeout' | 'probeInterval' | 'shutdown' | 'idle';
-/** When two timers fall due together, they fire in this order (only the worker-probe pair may). */
+/** When timers fall due together, they fire in this order (deadlines among themselves: a choice). */
 const DUE_ORDER: readonly DueKind[] = [
   'deadline',
   'probeTimeout',
@@ -130,14 +174,19 @@ const DUE_ORDER: readonly DueKind[] = [
 interface Due {
   at: number;
   kind: DueKind;
+  /** The run whose deadline it is. */
+  id?: number;
 }
 
 interface Running {
   id: number;
+  lane: string;
   startedAt: number;
   timeoutMs: number;
   /** The breaker epoch when the task was admitted: its outcome is reported only if unchanged. */
   epoch: number;
+  /** It holds the worker's half-open probe permit. */
+  probe: boolean;
 }
 
 export class WorkerModel {
@@ -147,6 +196,10 @@ export class WorkerModel {
   readonly starts: number[] = [];
   /** Controlled tasks that already have their fate but whose promise the test has not settled. */
   readonly stale: number[] = [];
+  /** Most tasks that ran at once so far (for the test's coverage). */
+  peakRunning = 0;
+  /** Starts where more than one key could have gone (for the test's coverage). */
+  choicesMade = 0;
 
   // The breaker.
   breaker: BreakerState = 'closed';
@@ -163,11 +216,21 @@ export class WorkerModel {
   private readonly samples: number[] = [];
 
   // The worker.
-  readonly queue: number[] = [];
-  running: Running | undefined;
+  /** Tasks waiting, in enqueue order across all keys (the one set apart not included). */
+  readonly waiting: number[] = [];
+  /** The task an idle worker set apart to run next: it goes first and is not counted against `maxQueue`. */
+  next: number | undefined;
+  /** The runs in flight, in start order. */
+  readonly running: Running[] = [];
+  /** Keys with a task waiting and nothing in flight: since when (a turn number) each has been so. */
+  private readonly readySince = new Map<string, number>();
+  private turn = 0;
+  /** `onIdle()` calls, by the test's number, and whether each must have resolved. */
+  readonly idleWaiters = new Map<number, boolean>();
   /** The worker machine, stepped with `transition()`: the one source of the lifecycle state. */
   readonly lifecycle = new LifecycleModel(() => this.now, TIMING.idleAfterMs, {
     abandonRemaining: () => this.abandonRemaining(),
+    release: () => this.resolveIdleIfIdle(),
   });
   started = false;
   completed = 0;
@@ -179,23 +242,36 @@ export class WorkerModel {
   constructor(
     readonly maxQueue: number,
     readonly failureThreshold: number,
+    readonly concurrency: number,
+    private readonly choices: Choices,
   ) {}
 
   // --- commands ----------------------------------------------------------
 
   /** Submits a task; returns what `enqueue` must return. */
-  enqueue(body: Body, name: string): boolean {
+  enqueue(body: Body, name: string, key: string | undefined): boolean {
     const id = this.tasks.length;
-    this.tasks.push({ id, name, body });
+    this.tasks.push({ id, name, lane: key ?? NO_KEY, body });
     if (!this.lifecycle.admissionOpen) return this.refuse(id, 'WorkerShutdownError');
     if (this.breaker === 'open') return this.refuse(id, 'BreakerOpenError');
     this.started = true;
     // A worker with nothing running sets a burst's first task apart to run: the oldest
-    // task *after* it is the one dropped.
-    const kept = this.running === undefined && this.lifecycle.drain !== 'blocked' ? 1 : 0;
-    const victim =
-      this.queue.length >= this.maxQueue + kept ? this.queue.splice(kept, 1)[0] : undefined;
-    this.queue.push(id);
+    // waiting task *after* it is the one dropped.
+    const setApart =
+      this.running.length === 0 &&
+      this.lifecycle.drain !== 'blocked' &&
+      this.next === undefined &&
+      this.waiting.length === 0;
+    let victim: number | undefined;
+    if (setApart) this.next = id;
+    else {
+      if (this.waiting.length >= this.maxQueue) {
+        victim = this.waiting.shift();
+        this.refreshReady();
+      }
+      this.waiting.push(id);
+      this.refreshReady();
+    }
     this.lifecycle.workArrived();
     if (victim !== undefined) this.drop(victim);
     return true;
@@ -206,17 +282,23 @@ export class WorkerModel {
     this.setFate(id, { kind: 'library', name: 'QueueOverflowError' });
   }
 
-  /** The running task's promise resolves (`ok`) or rejects with `thrown`. */
-  settleRunning(ok: boolean, value: unknown): void {
-    this.outcome(ok, value);
+  /** The running task `id`'s promise resolves (`ok`) or rejects with `thrown`. */
+  settleRunning(id: number, ok: boolean, value: unknown): void {
+    this.outcome(id, ok, value);
   }
 
   /** Idempotent: as in the worker, only the first call reaches the machine (its deadline stands). */
   shutdown(timeoutMs: number): void {
     if (!this.lifecycle.admissionOpen) return;
     const nothingToDrain =
-      this.running === undefined && this.queue.length === 0 && this.lifecycle.resting;
+      this.running.length === 0 && this.waitingCount === 0 && this.lifecycle.resting;
     this.lifecycle.shutdown(timeoutMs, nothingToDrain);
+  }
+
+  /** `onIdle()` was called as the test's `no`-th call. */
+  onIdle(no: number): void {
+    this.idleWaiters.set(no, false);
+    this.resolveIdleIfIdle();
   }
 
   /** `breaker.recordFailure()` from outside the worker; in half_open it decides, permit or not. */
@@ -269,8 +351,9 @@ export class WorkerModel {
   dueEvents(): Due[] {
     if (this.finished) return [];
     const due: Due[] = [];
-    const r = this.running;
-    if (r !== undefined) due.push({ at: r.startedAt + r.timeoutMs, kind: 'deadline' });
+    for (const r of this.running) {
+      due.push({ at: r.startedAt + r.timeoutMs, kind: 'deadline', id: r.id });
+    }
     if (this.probing) due.push({ at: this.permitAt + this.permitTimeoutMs, kind: 'probeTimeout' });
     if (this.breaker === 'open') {
       due.push({ at: this.openedAt + TIMING.probeIntervalMs, kind: 'probeInterval' });
@@ -288,18 +371,22 @@ export class WorkerModel {
   }
 
   /**
-   * How many separate events fall due within `ms` from now (a worker probe's
-   * deadline and its permit timeout count as one). A single coarse clock jump
-   * over more than one would fire them all at the jump's end, in an order the
-   * model does not claim to know.
+   * How many separate events fall due within `ms` from now. A single coarse
+   * clock jump over more than one would fire them all at the jump's end, in an
+   * order the model does not claim to know. Deadlines that tie count as one
+   * event (the order among them is learned), and a worker probe's deadline
+   * and its permit timeout are one event seen twice.
    */
   eventsWithin(ms: number): number {
     // Going idle changes nothing any other event depends on: it may fire in any order.
     const due = this.dueEvents().filter((d) => d.at <= this.now + ms && d.kind !== 'idle');
-    const pairedProbe = this.permitBy === 'worker' && this.running !== undefined;
-    return pairedProbe && due.some((d) => d.kind === 'deadline')
-      ? due.filter((d) => d.kind !== 'probeTimeout').length
-      : due.length;
+    const instants = new Set(due.map((d) => d.at));
+    let events = 0;
+    for (const at of instants) {
+      const group = due.filter((d) => d.at === at);
+      events += this.isOneEvent(group) ? 1 : group.length;
+    }
+    return events;
   }
 
   /**
@@ -315,27 +402,51 @@ export class WorkerModel {
       const first = due[0];
       if (first === undefined) break;
       this.assertNoAmbiguousTie(due);
-      this.fire(first.kind);
+      this.fire(first.kind === 'deadline' ? this.firstDeadline(due, first.at) : first);
       this.pump();
     }
   }
 
-  private assertNoAmbiguousTie(all: readonly Due[]): void {
-    const due = all.filter((d) => d.kind !== 'idle');
-    const [first, second] = due;
-    if (first === undefined || second === undefined || second.at !== first.at) return;
-    const workerProbe =
-      this.permitBy === 'worker' && first.kind === 'deadline' && second.kind === 'probeTimeout';
-    if (workerProbe && due[2]?.at !== first.at) return;
-    throw new Error(
-      `model: timers fall due together at ${first.at} (${due.map((d) => `${d.kind}@${d.at}`).join(', ')}); change TIMING`,
+  /** Of the deadlines due at `at`, the one the real worker timed out first (a choice). */
+  private firstDeadline(due: readonly Due[], at: number): Due {
+    const tied = due.filter((d) => d.kind === 'deadline' && d.at === at);
+    let first = tied[0] as Due;
+    for (const d of tied) {
+      if (this.choices.fateOrder(d.id as number) < this.choices.fateOrder(first.id as number)) {
+        first = d;
+      }
+    }
+    return first;
+  }
+
+  /** Whether timers due at one instant are one event: deadlines only, plus a worker probe's permit. */
+  private isOneEvent(group: readonly Due[]): boolean {
+    const probeRun = this.running.find((r) => r.probe);
+    return group.every(
+      (d) =>
+        d.kind === 'deadline' ||
+        (d.kind === 'probeTimeout' &&
+          this.permitBy === 'worker' &&
+          probeRun !== undefined &&
+          group.some((g) => g.id === probeRun.id)),
     );
   }
 
-  private fire(kind: DueKind): void {
-    switch (kind) {
+  private assertNoAmbiguousTie(all: readonly Due[]): void {
+    const due = all.filter((d) => d.kind !== 'idle');
+    const first = due[0];
+    if (first === undefined) return;
+    const group = due.filter((d) => d.at === first.at);
+    if (group.length < 2 || this.isOneEvent(group)) return;
+    throw new Error(
+      `model: timers fall due together at ${first.at} (${group.map((d) => `${d.kind}@${d.at}`).join(', ')}); change TIMING`,
+    );
+  }
+
+  private fire(due: Due): void {
+    switch (due.kind) {
       case 'deadline':
-        this.timeOut();
+        this.timeOut(due.id as number);
         return;
       case 'probeTimeout':
         this.failures++;
@@ -372,11 +483,21 @@ export class WorkerModel {
     return this.lifecycle.released;
   }
 
+  /** Tasks waiting, the one set apart included (`worker.size`). */
+  get waitingCount(): number {
+    return this.waiting.length + (this.next === undefined ? 0 : 1);
+  }
+
+  /** Nothing waits or runs: what `onIdle()` waits for. */
+  get isIdle(): boolean {
+    return this.running.length === 0 && this.waitingCount === 0;
+  }
+
   /** The closure-task fields of `stats()`. */
   stats(): ClosureStats {
     return {
-      queued: this.queue.length,
-      running: this.running === undefined ? 0 : 1,
+      queued: this.waitingCount,
+      running: this.running.length,
       completed: this.completed,
       failed: this.failed,
       timedOut: this.timedOut,
@@ -392,10 +513,11 @@ export class WorkerModel {
     return this.started && !this.finished;
   }
 
-  /** Whether the running task is one the test settles by hand. */
-  runningIsControlled(): boolean {
-    const r = this.running;
-    return r !== undefined && this.tasks[r.id]?.body.kind === 'controlled';
+  /** The running tasks the test settles by hand, in start order. */
+  controlledRunning(): number[] {
+    return this.running
+      .filter((r) => this.tasks[r.id]?.body.kind === 'controlled')
+      .map((r) => r.id);
   }
 
   // --- internals ---------------------------------------------------------
@@ -415,12 +537,69 @@ export class WorkerModel {
     this.lifecycle.breakerChanged(); // a blocked worker tries again on any change
   }
 
+  /** The oldest waiting task of each key with nothing in flight (the one set apart alone, if any). */
+  private startable(): number[] {
+    if (this.next !== undefined) return [this.next];
+    const busy = new Set(this.running.map((r) => r.lane));
+    const heads: number[] = [];
+    for (const id of this.waiting) {
+      const lane = this.task(id).lane;
+      if (busy.has(lane)) continue;
+      busy.add(lane);
+      heads.push(id);
+    }
+    return heads;
+  }
+
+  /**
+   * The rotation of keys (round robin): a key with a task waiting and nothing
+   * in flight (the task set apart counts as in flight) joins it at the back;
+   * a key leaves it when its task starts. A key whose waiting tasks were all
+   * dropped keeps its place, and loses it when the rotation passes it with
+   * nothing to run (see {@link frontOfTurns}).
+   */
+  private refreshReady(): void {
+    const busy = new Set(this.running.map((r) => r.lane));
+    if (this.next !== undefined) busy.add(this.task(this.next).lane);
+    for (const lane of this.readySince.keys()) if (busy.has(lane)) this.readySince.delete(lane);
+    for (const id of this.waiting) {
+      const lane = this.task(id).lane;
+      if (!busy.has(lane) && !this.readySince.has(lane)) this.readySince.set(lane, ++this.turn);
+    }
+  }
+
+  /**
+   * The key whose turn it is among the candidates' keys (the one longest in
+   * the rotation); keys ahead of it with nothing waiting are passed, and
+   * leave the rotation. With no candidates, every such key is passed.
+   */
+  private frontOfTurns(candidates: readonly number[]): string {
+    const lanes = candidates.map((c) => this.task(c).lane);
+    let front: string | undefined;
+    for (const lane of lanes) {
+      const since = this.readySince.get(lane) as number;
+      if (front === undefined || since < (this.readySince.get(front) as number)) front = lane;
+    }
+    const limit =
+      front === undefined ? Number.POSITIVE_INFINITY : (this.readySince.get(front) as number);
+    const live = new Set(lanes);
+    for (const [lane, since] of this.readySince) {
+      if (since < limit && !live.has(lane)) this.readySince.delete(lane);
+    }
+    return front as string;
+  }
+
   /** Starts tasks while the lifecycle's drain is `running`; tells it what stops the loop. */
   private pump(): void {
-    while (this.running === undefined && this.lifecycle.drain === 'running') {
-      const next = this.queue[0];
-      if (next === undefined) {
-        this.lifecycle.nothingRunnable(false); // closure tasks never wait out a retry
+    this.refreshReady();
+    while (this.running.length < this.concurrency && this.lifecycle.drain === 'running') {
+      const candidates = this.startable();
+      // Looking for a task passes the keys ahead in the rotation with nothing to run.
+      if (this.next === undefined) this.frontOfTurns(candidates);
+      if (candidates.length === 0) {
+        // Runs in flight will end and look again; with none, the drain has nothing to do.
+        if (this.running.length === 0) this.lifecycle.nothingRunnable(false);
+        this.resolveIdleIfIdle();
         return;
       }
       const timeoutMs = this.timeoutMs();
@@ -431,29 +610,80 @@ export class WorkerModel {
       if (this.breaker === 'half_open') {
         if (this.probing) {
           // The task set apart cannot run after all: the bound applies to it too.
-          if (this.queue.length > this.maxQueue) this.drop(this.queue.shift() as number);
-          this.lifecycle.permitDenied(this.queue.length > 0);
+          this.enforceBound();
+          if (this.running.length === 0) this.lifecycle.permitDenied(this.waitingCount > 0);
           return;
         }
         this.allow('worker', timeoutMs);
       }
-      this.queue.shift();
-      this.begin(next, timeoutMs);
+      const id = this.choose(candidates);
+      if (id === this.next) this.next = undefined;
+      else this.waiting.splice(this.waiting.indexOf(id), 1);
+      this.begin(id, timeoutMs, this.permitBy === 'worker' && this.probing);
     }
   }
 
-  private begin(id: number, timeoutMs: number): void {
-    this.starts.push(id);
-    this.running = { id, startedAt: this.now, timeoutMs, epoch: this.epoch };
-    const body = this.task(id).body;
-    if (body.kind === 'sync') this.outcome(true, id);
-    else if (body.kind === 'throw') this.outcome(false, body.thrown.value);
+  /** Which of `candidates` starts: the real worker's choice, which must be one of them. */
+  private choose(candidates: readonly number[]): number {
+    const index = this.starts.length;
+    const id = this.choices.started(index);
+    const describe = (ids: readonly number[]) =>
+      ids.map((c) => `${c} (key ${this.task(c).lane})`).join(', ');
+    if (id === undefined) {
+      throw new Error(
+        `model: start #${index}: the worker started nothing, but ${this.running.length} of ${this.concurrency} run and ${describe(candidates)} could start`,
+      );
+    }
+    if (!candidates.includes(id)) {
+      const t = this.tasks[id];
+      throw new Error(
+        `model: start #${index}: the worker started task ${id}${t === undefined ? '' : ` (key ${t.lane}, ${t.fate === undefined ? 'no fate yet' : 'already had its fate'})`}; only the oldest waiting task of a key with nothing in flight may start: ${describe(candidates)} (running: ${describe(this.running.map((r) => r.id))})`,
+      );
+    }
+    if (candidates.length > 1) {
+      this.choicesMade++;
+      const lane = this.task(id).lane;
+      const front = this.frontOfTurns(candidates);
+      if (lane !== front) {
+        throw new Error(
+          `model: start #${index}: round robin: key ${lane} (in turn since ${this.readySince.get(lane)}) went before key ${front} (since ${this.readySince.get(front)})`,
+        );
+      }
+    }
+    return id;
   }
 
-  private outcome(ok: boolean, value: unknown): void {
-    const r = this.running;
-    if (r === undefined) throw new Error('model: no running task to settle');
-    this.running = undefined;
+  private enforceBound(): void {
+    const next = this.next;
+    if (next === undefined) return;
+    this.next = undefined;
+    if (this.waiting.length >= this.maxQueue) this.drop(next);
+    else this.waiting.unshift(next);
+    this.refreshReady();
+  }
+
+  private begin(id: number, timeoutMs: number, probe: boolean): void {
+    this.starts.push(id);
+    const lane = this.task(id).lane;
+    this.running.push({ id, lane, startedAt: this.now, timeoutMs, epoch: this.epoch, probe });
+    this.refreshReady();
+    this.peakRunning = Math.max(this.peakRunning, this.running.length);
+    const body = this.task(id).body;
+    if (body.kind === 'sync') this.outcome(id, true, id);
+    else if (body.kind === 'throw') this.outcome(id, false, body.thrown.value);
+  }
+
+  /** Takes run `id` out of the runs in flight. */
+  private end(id: number): Running {
+    const index = this.running.findIndex((r) => r.id === id);
+    if (index < 0) throw new Error(`model: task ${id} is not running`);
+    const run = this.running.splice(index, 1)[0] as Running;
+    this.refreshReady();
+    return run;
+  }
+
+  private outcome(id: number, ok: boolean, value: unknown): void {
+    const r = this.end(id);
     const current = r.epoch === this.epoch;
     if (ok) {
       this.completed++;
@@ -467,9 +697,8 @@ export class WorkerModel {
     }
   }
 
-  private timeOut(): void {
-    const r = this.running as Running;
-    this.running = undefined;
+  private timeOut(id: number): void {
+    const r = this.end(id);
     this.failed++;
     this.timedOut++;
     this.observe(r.timeoutMs); // censored: the call took at least this long
@@ -480,24 +709,28 @@ export class WorkerModel {
 
   /** The machine's `abandonRemaining`, at the shutdown deadline (its `release` follows). */
   private abandonRemaining(): void {
-    const r = this.running;
-    this.running = undefined;
-    if (r !== undefined) {
+    for (const r of this.running.splice(0)) {
       this.failed++;
       this.setFate(r.id, { kind: 'library', name: 'WorkerShutdownError' });
       this.markStale(r.id);
     }
-    for (const id of this.queue.splice(0)) {
-      this.failed++;
-      this.setFate(id, { kind: 'library', name: 'WorkerShutdownError' });
-    }
+    this.failWaiting('WorkerShutdownError');
   }
 
   private failWaiting(name: LibraryError): void {
-    for (const id of this.queue.splice(0)) {
+    const ids = this.next === undefined ? [] : [this.next];
+    this.next = undefined;
+    for (const id of [...ids, ...this.waiting.splice(0)]) {
       this.failed++;
       this.setFate(id, { kind: 'library', name });
     }
+    this.readySince.clear();
+  }
+
+  /** Every `onIdle()` caller resolves once nothing waits or runs. */
+  private resolveIdleIfIdle(): void {
+    if (!this.isIdle && !this.finished) return;
+    for (const no of this.idleWaiters.keys()) this.idleWaiters.set(no, true);
   }
 
   private refuse(id: number, name: LibraryError): false {
@@ -521,7 +754,7 @@ export class WorkerModel {
     task.fate = fate;
   }
 
-  private task(id: number): ModelTask {
+  task(id: number): ModelTask {
     const task = this.tasks[id];
     if (task === undefined) throw new Error(`model: no task ${id}`);
     return task;
