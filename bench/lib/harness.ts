@@ -154,6 +154,42 @@ export class CaseContext {
     );
   }
 
+  /**
+   * Like {@link compare}, for samples that each take a long time (tens of ms
+   * to seconds, such as a run against a simulated remote): every subject
+   * takes exactly `warmup` samples, then one sample per round in turns, with
+   * a full GC before each. mitata is not used, because it calls the function
+   * once more per round to see whether it is async, which would double such
+   * a case's time. A subject with `rounds` takes part in only its first
+   * `rounds` rounds (a very long sample: one is enough).
+   */
+  async sampleRounds(
+    spec: GroupSpec,
+    subjects: (Subject & { rounds?: number })[],
+    options: { warmup: number; rounds: number },
+  ): Promise<Group> {
+    const values: number[][] = subjects.map(() => []);
+    for (const subject of subjects) {
+      for (let i = 0; i < options.warmup; i++) await subject.sample();
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const [i, subject] of subjects.entries()) {
+        if (round >= (subject.rounds ?? options.rounds)) continue;
+        gc();
+        values[i]?.push(await subject.sample());
+      }
+    }
+    return this.addGroup(
+      spec,
+      subjects.map((subject, i) => ({
+        name: subject.name,
+        role: subject.role,
+        stats: stats(values[i] ?? []),
+        ...(subject.note === undefined ? {} : { note: subject.note }),
+      })),
+    );
+  }
+
   /** Records a group measured by the case itself (memory, latency). */
   addGroup(spec: GroupSpec, rows: Row[]): Group {
     const subjects = rows.filter((row) => row.role === 'subject');
