@@ -45,8 +45,16 @@ export class TaskRun implements TaskContext {
   private controller: AbortController | undefined;
   private abortReason: Error | undefined;
 
-  /** Set once, when the run starts, before the task's code sees it. */
-  constructor(public timeoutMs: number) {}
+  /**
+   * @param timeoutMs set once, when the run starts, before the task's code sees it.
+   * @param task the closure task this is a run of (the worker's own bookkeeping).
+   * @param lane where that task's key stands while it runs (the worker's own bookkeeping).
+   */
+  constructor(
+    public timeoutMs: number,
+    readonly task?: SyncTask,
+    readonly lane?: object,
+  ) {}
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {

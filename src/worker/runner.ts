@@ -250,6 +250,6 @@ export class Runner {
 
 /** A task's name for trace events. */
 function nameOf(task: unknown): string {
-  const t = task as { handler?: string; name?: string };
-  return t.handler ?? t.name ?? 'sync';
+  const t = task as { handler?: string; name?: string; task?: { name?: string } };
+  return t.handler ?? t.task?.name ?? t.name ?? 'sync';
 }
