@@ -143,6 +143,11 @@ export class CaseContext {
         values[i]?.push(...result.samples);
       }
     }
+    return this.addSampled(spec, subjects, values);
+  }
+
+  /** Adds a group from each subject's samples, in the subjects' order. */
+  private addSampled(spec: GroupSpec, subjects: readonly Subject[], values: number[][]): Group {
     return this.addGroup(
       spec,
       subjects.map((subject, i) => ({
@@ -179,15 +184,7 @@ export class CaseContext {
         values[i]?.push(await subject.sample());
       }
     }
-    return this.addGroup(
-      spec,
-      subjects.map((subject, i) => ({
-        name: subject.name,
-        role: subject.role,
-        stats: stats(values[i] ?? []),
-        ...(subject.note === undefined ? {} : { note: subject.note }),
-      })),
-    );
+    return this.addSampled(spec, subjects, values);
   }
 
   /** Records a group measured by the case itself (memory, latency). */
