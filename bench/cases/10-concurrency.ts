@@ -19,6 +19,7 @@
  */
 import PQueue from 'p-queue';
 import { type SyncTask, SyncWorker } from '../../src/index.js';
+import { mulberry32 } from '../../test/support/random.js';
 import { type CaseContext, quick, runCase, type Subject } from '../lib/harness.js';
 
 const KEYS = 100;
@@ -27,18 +28,6 @@ const CONCURRENCIES = [1, 4, 16, 64];
 /** How long one sample should take at the limit, per mean latency (ms). */
 const SAMPLE_MS: Record<number, number> = quick ? { 5: 150, 50: 200 } : { 5: 500, 50: 500 };
 const OPTIONS = { warmup: 0, rounds: quick ? 1 : 3 };
-
-/** mulberry32: a small seeded PRNG, so every run meets the same remote. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One table's tasks: each one's key, its place in its key, and the latency of its call. */
 interface Workload {
@@ -53,7 +42,7 @@ interface Workload {
 }
 
 function workload(n: number, meanMs: number, seed: number): Workload {
-  const random = prng(seed);
+  const random = mulberry32(seed); // seeded, so every run meets the same remote
   // An even spread (counts differ by at most one), shuffled: a key's tasks may follow one another.
   const key = new Uint8Array(n);
   for (let i = 0; i < n; i++) key[i] = i % KEYS;
