@@ -2,9 +2,10 @@ import type { Clock } from '../clock.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
 import { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
 import type { LatencyTracker } from '../LatencyTracker.js';
-import { isThenable, type TaskRun, toError } from '../task.js';
+import { isThenable, toError } from '../task.js';
 import type { BreakerGate } from './breakerGate.js';
-import { type Deadlined, DeadlineHeap } from './deadlines.js';
+import { DeadlineHeap } from './deadlines.js';
+import { emptySlot, type RunSlot, retireSettlers } from './runSlot.js';
 import type { TaskSource } from './taskSource.js';
 
 /** What the runner tells the drain loop that drives it. */
@@ -24,36 +25,6 @@ export type RunTracer = (
 ) => void;
 
 /**
- * One place for a run in flight. Its fields are plain, on the hot path: the
- * runner alone writes them, and `seq` tells a late outcome from the current one.
- */
-interface RunSlot extends Deadlined {
-  seq: number;
-  source: TaskSource<unknown> | undefined;
-  task: unknown;
-  run: TaskRun | undefined;
-  startedAt: number;
-  /** The breaker's generation when the run was admitted. */
-  generation: number;
-  /** Whether the run holds the breaker's half-open probe permit (its outcome always reaches the breaker). */
-  probe: boolean;
-}
-
-function emptySlot(): RunSlot {
-  return {
-    seq: 0,
-    source: undefined,
-    task: undefined,
-    run: undefined,
-    startedAt: 0,
-    deadline: 0,
-    heapIndex: -1,
-    generation: 0,
-    probe: false,
-  };
-}
-
-/**
  * Runs up to `concurrency` tasks at a time, each under its own deadline: it
  * starts a task's code, settles its outcome once (a late one, after a timeout
  * or shutdown, is ignored), feeds the latency tracker and the breaker, and
@@ -61,8 +32,10 @@ function emptySlot(): RunSlot {
  * armed for the earliest one in a heap of the runs in flight.
  */
 export class Runner {
-  // Slots not in use; a run takes one and gives it back when it ends.
-  private readonly idle: RunSlot[] = [];
+  // Slots not in use, linked through `nextIdle` (no array to grow or shrink per run);
+  // a run takes the first and gives it back when it ends. `idleCount` is their number.
+  private idle: RunSlot | undefined;
+  private idleCount = 0;
   // The runs in flight, by deadline; its size is the number running.
   private readonly deadlines = new DeadlineHeap<RunSlot>();
   // The clock read that ended the last run starts the next, when the loop starts one at once:
@@ -83,7 +56,9 @@ export class Runner {
     private readonly trace: RunTracer | undefined,
     readonly concurrency = 1,
   ) {
-    for (let i = 0; i < concurrency; i++) this.idle.push(emptySlot());
+    const settle = (slot: RunSlot, seq: number, ok: boolean, value: unknown) =>
+      this.settle(slot, seq, ok, value);
+    for (let i = 0; i < concurrency; i++) this.giveBack(emptySlot(settle));
   }
 
   /** Connects the drain loop that hears each run's end (it is built after the runner). */
@@ -98,7 +73,7 @@ export class Runner {
 
   /** Runs that may still start before the runner is full. */
   get free(): number {
-    return this.stopped ? 0 : this.idle.length;
+    return this.stopped ? 0 : this.idleCount;
   }
 
   /** The last run's end is no longer "now": the next start reads the clock. */
@@ -111,7 +86,9 @@ export class Runner {
    * (`probe`: with its half-open probe permit). Call only while {@link free}.
    */
   start<T>(source: TaskSource<T>, task: T, timeoutMs: number, probe = false): void {
-    const slot = this.idle.pop() as RunSlot;
+    const slot = this.idle as RunSlot;
+    this.idle = slot.nextIdle;
+    this.idleCount--;
     const start = this.nowIsFresh ? this.lastNow : this.clock.now();
     this.nowIsFresh = false;
     const seq = ++slot.seq;
@@ -133,6 +110,12 @@ export class Runner {
         this.settle(slot, seq, true, result);
         return;
       }
+      if ((result as object).constructor === Promise) {
+        const settlers = slot.settlers;
+        result.then(settlers.fulfilled, settlers.rejected);
+        return;
+      }
+      // Another thenable might call back twice, or after this run is over: it gets callbacks of its own.
       result.then(
         (value) => this.settle(slot, seq, true, value),
         (error) => this.settle(slot, seq, false, error),
@@ -152,6 +135,7 @@ export class Runner {
     for (let slot = this.deadlines.peek(); slot !== undefined; slot = this.deadlines.peek()) {
       const { source, task, run } = slot;
       this.release(slot);
+      retireSettlers(slot);
       const error = errorFor();
       run?.abort(error);
       source?.abandoned(task, error);
@@ -193,6 +177,7 @@ export class Runner {
     const { source, task, run, generation } = slot;
     if (source === undefined || run === undefined) return;
     this.release(slot);
+    retireSettlers(slot);
     this.lastNow = now;
     this.nowIsFresh = true;
     const timeoutMs = run.timeoutMs;
@@ -215,7 +200,13 @@ export class Runner {
     slot.task = undefined;
     slot.run = undefined;
     this.deadlines.remove(slot);
-    this.idle.push(slot);
+    this.giveBack(slot);
+  }
+
+  private giveBack(slot: RunSlot): void {
+    slot.nextIdle = this.idle;
+    this.idle = slot;
+    this.idleCount++;
   }
 
   private ended(): number {
