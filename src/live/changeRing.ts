@@ -1,3 +1,5 @@
+import type { ActorState } from './liveState.js';
+
 /** One state change of one actor, numbered in the order the live view heard it. */
 export interface StateChange {
   /** 1, 2, 3, … with no gap: a viewer that misses a number knows it missed a change. */
@@ -6,10 +8,16 @@ export interface StateChange {
   t: number;
   /** The machine's id, which is also its diagram's: `breaker`, `worker`, `tracker`, … */
   machine: string;
-  /** The state before, as a label (`closed`, `half_open.probing`, `active.drain.running + …`). */
+  /**
+   * The leaves left, as a label under the machine's root (`closed`,
+   * `half_open.probing`, `active.drain.running`): in a parallel machine only
+   * the regions that changed.
+   */
   from: string;
-  /** The state after. */
+  /** The leaves entered. */
   to: string;
+  /** The whole state after the change, as {@link ActorState.label} gives it. */
+  label: string;
   /** The state ids of the active leaves after the change, e.g. `['breaker.half_open.probing']`. */
   ids: string[];
 }

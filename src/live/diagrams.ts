@@ -12,6 +12,12 @@ export interface LiveDiagram {
 }
 
 /**
+ * CSS px per Graphviz pt. A pt is 4/3 px; drawn at a little over half that,
+ * the breaker and the tracker share a row and their text stays readable.
+ */
+const PX_PER_PT = 0.75;
+
+/**
  * The folder of generated diagrams. This file runs from `src/live/` (from a
  * clone, under tsx) or from `dist/src/live/` (the package), and the package
  * ships `visualizations/*.svg` at its root, so it is two or three levels up.
@@ -33,13 +39,15 @@ function machineOf(svg: string): string | undefined {
 
 /**
  * Graphviz's SVG as an element of an HTML page: from `<svg` on (no XML
- * prolog, doctype or comments), its ids (`graph0`, `node1`…, the same in
- * every file) prefixed with the file's stem, and its size left to the page.
+ * prolog, doctype or comments), sized in px, and its ids (`graph0`,
+ * `node1`…, the same in every file) prefixed with the file's stem.
  */
 export function inlineSvg(svg: string, stem: string): string {
   const start = svg.indexOf('<svg');
   return (start < 0 ? svg : svg.slice(start))
-    .replace(/ (width|height)="[\d.]+pt"/g, '')
+    .replace(/ (width|height)="([\d.]+)pt"/g, (_, name: string, pt: string) => {
+      return ` ${name}="${Math.round(Number(pt) * PX_PER_PT)}"`;
+    })
     .replace(/ id="/g, ` id="${stem}-`)
     .trim();
 }
@@ -52,13 +60,14 @@ export function loadDiagrams(dir = findDiagramsDir()): Map<string, LiveDiagram> 
     const raw = readFileSync(`${dir}${file}`, 'utf8');
     const machine = machineOf(raw);
     if (machine === undefined) continue;
-    diagrams.set(machine, { machine, file, svg: inlineSvg(raw, file.slice(0, -4)) });
+    const svg = inlineSvg(raw, file.slice(0, -4));
+    diagrams.set(machine, { machine, file, svg });
   }
   return diagrams;
 }
 
 /** The order diagrams appear in; machines not listed follow (the worker's root last). */
-const DIAGRAM_ORDER = ['breaker', 'worker', 'tracker', 'backlog'];
+const DIAGRAM_ORDER = ['breaker', 'tracker', 'worker', 'backlog'];
 
 /** The diagrams of `machines`, in {@link DIAGRAM_ORDER}; machines without one are left out. */
 export function diagramsFor(

@@ -21,11 +21,27 @@ export function leafStateIds(machine: string, value: StateValue): string[] {
   );
 }
 
-/** The label of a set of leaf ids: the ids without the machine's prefix. */
+/** Leaf ids as one label: the ids without the machine's prefix, `+` between them. */
+function leavesLabel(machine: string, ids: readonly string[]): string {
+  return ids.map((id) => id.slice(machine.length + 1)).join(' + ');
+}
+
 function labelOf(machine: string, ids: readonly string[], status: string): string {
-  const label = ids.map((id) => id.slice(machine.length + 1)).join(' + ');
+  const label = leavesLabel(machine, ids);
   // A stopped or finished actor keeps its last value; say that it no longer runs.
   return status === 'active' ? label : `${label} (${status})`;
+}
+
+/**
+ * What a change says it changed: only the leaves that differ, so that in a
+ * parallel machine `writes.idle → writes.persisting` does not repeat the
+ * regions that stayed. A change of status alone shows the whole labels.
+ */
+function changedLabels(machine: string, before: ActorState, after: ActorState) {
+  const left = before.ids.filter((id) => !after.ids.includes(id));
+  const entered = after.ids.filter((id) => !before.ids.includes(id));
+  if (entered.length === 0) return { from: before.label, to: after.label };
+  return { from: leavesLabel(machine, left), to: leavesLabel(machine, entered) };
 }
 
 /**
@@ -60,14 +76,10 @@ export class LiveState {
     const label = labelOf(machine, ids, status);
     const before = this.#actors.get(machine);
     if (before?.label === label) return undefined;
-    this.#actors.set(machine, { machine, ids, label });
-    return this.ring.push({
-      t: this.#now(),
-      machine,
-      from: before?.label ?? '',
-      to: label,
-      ids,
-    });
+    const after: ActorState = { machine, ids, label };
+    this.#actors.set(machine, after);
+    const labels = before ? changedLabels(machine, before, after) : { from: '', to: label };
+    return this.ring.push({ t: this.#now(), machine, ...labels, label, ids });
   }
 
   /** Every actor's latest state, in the order they were first seen. */

@@ -49,6 +49,12 @@ function diagram({ machine, svg }: LiveDiagram): string {
   return `<figure class="diagram" data-machine="${id}"><figcaption><b>${id}</b><code></code></figcaption>${svg}</figure>`;
 }
 
+/** A checkbox that shows or hides one machine's rows in the list of changes. */
+function filter({ machine }: LiveDiagram): string {
+  const id = escapeHtml(machine);
+  return `<label><input type="checkbox" data-machine="${id}" checked> ${id}</label>`;
+}
+
 /**
  * The page: the charts, one diagram per watched machine (the state
  * highlighting and the numbers arrive over `/events`), and the list of
@@ -78,7 +84,9 @@ export function renderPage(info: PageInfo, diagrams: readonly LiveDiagram[]): st
 <section class="charts">${CHARTS.map(chart).join('')}</section>
 <main>
 <section class="machines">${diagrams.map(diagram).join('\n')}</section>
-<section class="changes"><h2>Last state changes</h2><ol id="changes" reversed></ol><p class="note">Newest first. Each change is numbered; a gap would be marked.</p></section>
+<section class="changes"><h2>Last state changes</h2>
+<p class="filters">${diagrams.map(filter).join(' ')}</p>
+<ol id="changes" reversed></ol><p class="note">Newest first. Each change is numbered; a gap would be marked.</p></section>
 </main>
 </body>
 </html>

@@ -10,7 +10,8 @@
  */
 export const PAGE_SCRIPT = `'use strict';
 (() => {
-  const MAX_ROWS = 300;
+  // As many rows as the server's default ring: the list is one unbroken stretch of the latest changes.
+  const MAX_ROWS = 1000;
   const WINDOW_MS = 30000;
   const SVG = 'http://www.w3.org/2000/svg';
 
@@ -54,6 +55,16 @@ export const PAGE_SCRIPT = `'use strict';
   const list = document.getElementById('changes');
   let lastSeq = 0;
 
+  // Machines whose rows the reader chose to hide (the rows stay in the list, in order).
+  const hidden = new Set();
+  for (const box of document.querySelectorAll('.filters input[data-machine]')) {
+    box.addEventListener('change', () => {
+      if (box.checked) hidden.delete(box.dataset.machine);
+      else hidden.add(box.dataset.machine);
+      for (const row of list.querySelectorAll('li[data-machine]')) row.hidden = hidden.has(row.dataset.machine);
+    });
+  }
+
   function clock(t) {
     const d = new Date(t);
     const pad = (n, w) => String(n).padStart(w, '0');
@@ -86,6 +97,7 @@ export const PAGE_SCRIPT = `'use strict';
     item.dataset.seq = String(change.seq);
     item.dataset.machine = change.machine;
     item.dataset.to = change.to;
+    item.hidden = hidden.has(change.machine);
     item.append(
       element('span', '#' + change.seq, 'seq'),
       element('time', clock(change.t)),
@@ -93,7 +105,7 @@ export const PAGE_SCRIPT = `'use strict';
       change.from + ' → ' + change.to,
     );
     prepend(item);
-    showActor(change.machine, change.ids, change.to);
+    showActor(change.machine, change.ids, change.label);
   }
 
   // The charts: one line per number over the last WINDOW_MS.

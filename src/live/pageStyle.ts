@@ -28,18 +28,20 @@ h2 { font-size: 15px; margin: 0 0 6px; }
 .chart .peak { font-size: 10px; fill: var(--muted); }
 main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(260px, 1fr); gap: 14px; align-items: start; }
 .machines { display: flex; flex-wrap: wrap; gap: 10px; }
-.diagram { margin: 0; padding: 8px; background: #fff; border: 1px solid var(--line); border-radius: 6px; flex: 1 1 340px; }
+.diagram { margin: 0; padding: 8px; background: #fff; border: 1px solid var(--line); border-radius: 6px; flex: 1 1 auto; max-width: 100%; }
 .diagram figcaption { font-size: 13px; margin-bottom: 4px; }
 .diagram figcaption code { margin-left: 6px; padding: 0 6px; border-radius: 4px; background: var(--hot-fill); }
-.diagram svg { display: block; width: 100%; height: auto; max-height: 420px; }
+.diagram svg { display: block; margin: 0 auto; max-width: 100%; height: auto; }
 .diagram g.node.current > path, .diagram g.node.current > polygon, .diagram g.node.current > ellipse { fill: var(--hot-fill); stroke: var(--hot); stroke-width: 3px; }
 .diagram g.cluster.current > path, .diagram g.cluster.current > polygon { fill: var(--hot-cluster); stroke: var(--hot); stroke-width: 2.5px; }
-.changes { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }
+.changes { position: sticky; top: 8px; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }
 #changes { list-style: none; margin: 0; padding: 0; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; max-height: 760px; overflow: auto; }
-#changes li { padding: 1px 0; border-bottom: 1px solid #eef1f5; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+#changes li { padding: 1px 0 1px 4ch; text-indent: -4ch; border-bottom: 1px solid #eef1f5; overflow-wrap: break-word; }
 #changes .seq, #changes time { color: var(--muted); margin-right: 6px; }
 #changes b { margin-right: 6px; }
 #changes li.gap { color: #9b2c2c; white-space: normal; }
+.filters { display: flex; flex-wrap: wrap; gap: 2px 10px; margin: 0 0 6px; font-size: 12px; color: var(--muted); }
+.filters input { margin: 0 3px 0 0; vertical-align: -2px; }
 .note { color: var(--muted); font-size: 12px; margin: 6px 0 0; }
 @media (max-width: 900px) { .charts { grid-template-columns: repeat(2, minmax(0, 1fr)); } main { grid-template-columns: 1fr; } }
 `;

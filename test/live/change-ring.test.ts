@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ChangeRing } from '../../src/live/changeRing.js';
 import { LiveState, leafStateIds } from '../../src/live/liveState.js';
 
-const change = (to: string) => ({ t: 0, machine: 'breaker', from: '', to, ids: [`breaker.${to}`] });
+const change = (to: string) => ({
+  t: 0,
+  machine: 'breaker',
+  from: '',
+  to,
+  label: to,
+  ids: [`breaker.${to}`],
+});
 
 describe('ChangeRing', () => {
   it('numbers changes 1, 2, 3 … and keeps only the last `capacity`', () => {
@@ -50,6 +57,7 @@ describe('LiveState', () => {
       machine: 'breaker',
       from: 'closed',
       to: 'open',
+      label: 'open',
       ids: ['breaker.open'],
     });
     expect(state.see('breaker', { half_open: 'probing' })).toMatchObject({
@@ -70,7 +78,7 @@ describe('LiveState', () => {
     ]);
   });
 
-  it('labels parallel regions by their leaves', () => {
+  it('labels parallel regions by their leaves, and a change by the regions that changed', () => {
     const value = { active: { admission: 'open', drain: 'blocked' } };
     expect(leafStateIds('worker', value)).toEqual([
       'worker.active.admission.open',
@@ -79,5 +87,16 @@ describe('LiveState', () => {
     const state = new LiveState(10);
     state.seed('worker', value);
     expect(state.actors()[0]?.label).toBe('active.admission.open + active.drain.blocked');
+    const drained = state.see('worker', { active: { admission: 'open', drain: 'running' } });
+    expect(drained).toMatchObject({
+      from: 'active.drain.blocked',
+      to: 'active.drain.running',
+      label: 'active.admission.open + active.drain.running',
+    });
+    expect(state.see('worker', 'shutdown')).toMatchObject({
+      from: 'active.admission.open + active.drain.running',
+      to: 'shutdown',
+      ids: ['worker.shutdown'],
+    });
   });
 });

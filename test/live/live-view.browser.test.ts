@@ -112,6 +112,15 @@ describe('the live view in headless Chromium', () => {
         );
         expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs.length - i));
         expect(await page.locator('#changes li.gap').count()).toBe(0);
+        // A caption names the whole state, though a row names only the regions that changed.
+        expect(await page.getAttribute('figure[data-machine="worker"]', 'data-state')).toMatch(
+          /^active\.admission\.open \+ active\.drain\.\w+$/,
+        );
+        // The reader may hide a machine's rows; they stay in the list, in order.
+        await page.uncheck('.filters input[data-machine="worker"]');
+        expect(await page.locator('#changes li[data-machine="worker"]:visible').count()).toBe(0);
+        expect(await page.locator('#changes li[data-machine="worker"]').count()).toBeGreaterThan(0);
+        expect(await page.locator('#changes li[data-machine="breaker"]:visible').count()).toBe(4);
         const drawn = await page.evaluate(() =>
           Array.from(document.querySelectorAll<SVGPolylineElement>('figure.chart polyline')).map(
             (line) => (line.getAttribute('points') ?? '').length > 0,

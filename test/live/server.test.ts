@@ -48,8 +48,8 @@ describe('serveLiveView: the page', () => {
     const machines = [...body.matchAll(/<figure class="diagram" data-machine="([^"]+)"/g)];
     expect(machines.map((m) => m[1])).toEqual([
       'breaker',
-      'worker',
       'tracker',
+      'worker',
       'backlog',
       'syncWorker',
     ]);
