@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { memoryBacklog, SyncWorker } from '../../src/index.js';
+import { CircuitBreaker, memoryBacklog, SyncWorker } from '../../src/index.js';
 import { type LiveView, type LiveViewOptions, serveLiveView } from '../../src/live/index.js';
 import { liveViewSettings } from '../../src/live/options.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/live/page.js';
@@ -126,6 +126,18 @@ describe('serveLiveView: the event stream', () => {
     const seqs = stream.events.flatMap((event) => event.data.changes.map((c) => c.seq));
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect(live.viewers).toBe(1);
+  });
+
+  it('follows a breaker the user built, which runs in an actor system of its own', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1 });
+    const worker = new SyncWorker({ breaker });
+    open.push({ close: () => breaker.dispose() }, { close: () => worker.shutdown() });
+    const stream = await openEvents((await serve(worker)).url);
+    open.push(stream);
+    expect(breaker.actor.system).not.toBe(worker.actor.system);
+    breaker.recordFailure();
+    const opened = await stream.next(breakerTo('open'));
+    expect(opened.data.changes.find((c) => c.machine === 'breaker')?.from).toBe('closed');
   });
 
   it('resumes a reconnecting viewer from its Last-Event-ID without repeating or skipping', async () => {
