@@ -56,6 +56,10 @@ function openStream(req: IncomingMessage, res: ServerResponse, hub: ViewerHub): 
     // Proxies that buffer would hold the stream back.
     'x-accel-buffering': 'no',
   });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
   res.write(`retry: ${RETRY_MS}\n\n`);
   const leave = hub.add(res, lastEventId(req));
   res.on('close', leave);

@@ -78,6 +78,13 @@ describe('serveLiveView: the page', () => {
     expect(style.body).not.toMatch(/@import|url\(/);
   });
 
+  it('escapes the worker’s name', async () => {
+    const live = await serve(new SyncWorker({ name: '<img src=x onerror="alert(1)">' }));
+    const { body } = await fetchRaw(live.url);
+    expect(body).not.toContain('<img');
+    expect(body).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt; · live view');
+  });
+
   it('refuses a Host header other than its own address (DNS rebinding) with 421', async () => {
     const live = await serve(new SyncWorker());
     for (const path of ['', 'events', 'live.js']) {
@@ -96,6 +103,13 @@ describe('serveLiveView: the page', () => {
     const posted = await fetchRaw(`${live.url}events`, { method: 'POST' });
     expect(posted.status).toBe(405);
     expect(posted.headers.allow).toBe('GET, HEAD');
+    const head = await fetchRaw(`${live.url}events`, { method: 'HEAD' });
+    expect([head.status, head.headers['content-type'], head.body]).toEqual([
+      200,
+      'text/event-stream; charset=utf-8',
+      '',
+    ]);
+    expect(live.viewers).toBe(0);
     expect((await fetchRaw(`${live.url}../package.json`)).status).toBe(404);
     expect((await fetchRaw(`${live.url}nothing`)).status).toBe(404);
   });
