@@ -8,6 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { type Inspect, SyncWorker } from '../../src/index.js';
+import { serveLiveView } from '../../src/live/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
 import { startInspector } from './inspector.js';
 import { memoryClient } from './memoryClient.js';
@@ -155,6 +156,8 @@ class Demo {
     display.note(`memory service listening at ${service.url} (pid ${service.child.pid})`);
     service.onPhase((window) => this.enterPhase(window));
     const worker = createWorker(plan, this.client, inspector?.inspect);
+    const live = this.options.live ? await serveLiveView(worker) : undefined;
+    if (live) display.note(`live view: open ${live.url} (loopback only, needs no network)`);
     const watch = new ActorWatch(worker, now);
     watch.onChange((change) => display.change(change));
     this.follow(worker);
@@ -176,6 +179,7 @@ class Demo {
       clearInterval(checkpoints);
     }
     await worker.shutdown({ timeoutMs: 5_000 });
+    await live?.close();
     this.sample(worker, watch);
     watch.stop();
     await service.stop();

@@ -18,6 +18,8 @@ export interface DemoOptions {
   report: string;
   fast: boolean;
   inspect: boolean;
+  /** Serve the offline live view (`xstate-sync-worker/live`) during the run. */
+  live: boolean;
   killAt: PhaseName | undefined;
   resume: boolean;
   /** Plain timestamped lines instead of the live block. */
@@ -49,6 +51,8 @@ options
   --fast              the same story condensed to under 10 s (for CI)
   --inspect           serve the Stately inspector and print its URL
                       (the inspector's page itself loads from stately.ai)
+  --live              serve the live view on 127.0.0.1 and print its URL: the
+                      machines, their current states, charts; needs no network
   --kill-at <phase>   SIGKILL this process in the middle of <phase>
                       (healthy | spike | outage | recovery); needs --backlog
   --resume            finish a killed run from its --backlog <dir>, then check both runs
@@ -108,6 +112,7 @@ export function parseOptions(argv: readonly string[], env = process.env): DemoOp
         report: { type: 'string' },
         fast: { type: 'boolean' },
         inspect: { type: 'boolean' },
+        live: { type: 'boolean' },
         'kill-at': { type: 'string' },
         resume: { type: 'boolean' },
         plain: { type: 'boolean' },
@@ -128,6 +133,7 @@ export function parseOptions(argv: readonly string[], env = process.env): DemoOp
     report: path.resolve(text('report') ?? 'demo-report.html'),
     fast,
     inspect: values.inspect === true,
+    live: values.live === true,
     killAt: phase(text('kill-at')),
     resume: values.resume === true,
     plain: values.plain === true || Boolean(env.CI) || !process.stdout.isTTY,

@@ -73,6 +73,7 @@ describe('npm start: the command line', () => {
       '--report',
       '--fast',
       '--inspect',
+      '--live',
       '--kill-at',
       '--resume',
     ]) {

@@ -23,6 +23,11 @@ describe('demo options', () => {
     expect(parseOptions(['--fast'], tty)).toMatchObject({ sessions: 10, turns: 16, fast: true });
   });
 
+  it('serves the live view only when asked (--live)', () => {
+    expect(parseOptions([], tty).live).toBe(false);
+    expect(parseOptions(['--fast', '--live'], tty)).toMatchObject({ live: true, fast: true });
+  });
+
   it('prints plain lines under CI', () => {
     expect(parseOptions([], { CI: 'true' }).plain).toBe(true);
   });
