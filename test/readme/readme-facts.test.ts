@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { USAGE as DEMO_USAGE, parseOptions } from '../../examples/demo/options.js';
-import { commandsFor, shellBlocks } from '../support/readme.js';
+import { commandsFor, readmeSection, shellBlocks } from '../support/readme.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const PACKAGE = JSON.parse(
@@ -15,14 +15,8 @@ const PACKAGE = JSON.parse(
   files: string[];
 };
 
-/** The README's section under the heading `title`, up to the next heading of its level or above. */
 function section(title: string): string {
-  const start = README.search(new RegExp(`^(#+) ${title.replace(/[()`]/g, '\\$&')}\\s*$`, 'm'));
-  if (start < 0) throw new Error(`no section "${title}" in the README`);
-  const level = /^#+/.exec(README.slice(start))?.[0].length ?? 2;
-  const rest = README.slice(README.indexOf('\n', start) + 1);
-  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
-  return end < 0 ? rest : rest.slice(0, end);
+  return readmeSection(README, title);
 }
 
 describe('the README’s shell blocks', () => {

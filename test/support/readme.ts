@@ -81,13 +81,16 @@ function markerAbove(lines: readonly string[], index: number): RegExpExecArray |
   return null;
 }
 
-/**
- * Every shell block of `markdown`. A block without a marker, or a `skip`
- * without a reason, throws: a command nobody runs must say why.
- */
-export function shellBlocks(markdown: string): ShellBlock[] {
-  const lines = markdown.split('\n');
-  const blocks: ShellBlock[] = [];
+/** A fenced block: its language, the index of its opening line and its lines. */
+interface Fenced {
+  language: string;
+  index: number;
+  body: string[];
+}
+
+/** Every fenced block of `markdown`, in order. */
+function fencedBlocks(lines: readonly string[]): Fenced[] {
+  const blocks: Fenced[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = FENCE.exec(lines[i] ?? '');
     if (!open) continue;
@@ -98,21 +101,34 @@ export function shellBlocks(markdown: string): ShellBlock[] {
       body.push(lines[end] ?? '');
       end++;
     }
-    if (SHELLS.has(open[3] ?? '')) {
-      const marker = markerAbove(lines, i);
+    blocks.push({ language: open[3] ?? '', index: i, body });
+    i = end;
+  }
+  return blocks;
+}
+
+/**
+ * Every shell block of `markdown`. A block without a marker, or a `skip`
+ * without a reason, throws: a command nobody runs must say why.
+ */
+export function shellBlocks(markdown: string): ShellBlock[] {
+  const lines = markdown.split('\n');
+  return fencedBlocks(lines)
+    .filter((block) => SHELLS.has(block.language))
+    .map(({ index, body }) => {
+      const marker = markerAbove(lines, index);
       if (!marker) {
-        throw new Error(`README line ${i + 1}: a shell block without a <!-- readme: … --> marker`);
+        throw new Error(
+          `README line ${index + 1}: a shell block without a <!-- readme: … --> marker`,
+        );
       }
       const place = marker[1] as BlockPlace;
       const reason = marker[2] || undefined;
       if (place === 'skip' && reason === undefined) {
-        throw new Error(`README line ${i + 1}: <!-- readme: skip --> needs a reason`);
+        throw new Error(`README line ${index + 1}: <!-- readme: skip --> needs a reason`);
       }
-      blocks.push({ place, reason, line: i + 1, commands: commandsOf(body) });
-    }
-    i = end;
-  }
-  return blocks;
+      return { place, reason, line: index + 1, commands: commandsOf(body) };
+    });
 }
 
 /** The commands of the blocks marked `place`, in order. */
@@ -120,6 +136,24 @@ export function commandsFor(markdown: string, place: BlockPlace): ReadmeCommand[
   return shellBlocks(markdown)
     .filter((block) => block.place === place)
     .flatMap((block) => block.commands);
+}
+
+/** The section of `markdown` under the heading `title`, up to the next heading of its level or above. */
+export function readmeSection(markdown: string, title: string): string {
+  const escaped = title.replace(/[.*+?^${}()|[\]\\`]/g, '\\$&');
+  const start = markdown.search(new RegExp(`^(#+) ${escaped}\\s*$`, 'm'));
+  if (start < 0) throw new Error(`no section "${title}" in the README`);
+  const level = /^#+/.exec(markdown.slice(start))?.[0].length ?? 2;
+  const rest = markdown.slice(markdown.indexOf('\n', start) + 1);
+  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** The bodies of the fenced blocks of `markdown` in `language` (```ts), in order. */
+export function codeBlocks(markdown: string, language: string): string[] {
+  return fencedBlocks(markdown.split('\n'))
+    .filter((block) => block.language === language)
+    .map((block) => block.body.join('\n'));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
