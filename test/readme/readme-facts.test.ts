@@ -68,6 +68,17 @@ describe('the README’s shell blocks', () => {
       expect(PACKAGE.scripts, `npm run ${script}`).toHaveProperty(script ?? '');
   });
 
+  it('every other `npx <tool>` it names is installed by npm ci', () => {
+    const tools = new Set([...README.matchAll(/npx ([\w@/.-]+)/g)].map((m) => m[1] ?? ''));
+    tools.delete('xstate-sync-worker');
+    expect(tools.size).toBeGreaterThan(0);
+    for (const tool of tools) {
+      expect(existsSync(new URL(`../../node_modules/.bin/${tool}`, import.meta.url)), tool).toBe(
+        true,
+      );
+    }
+  });
+
   it('`npx xstate-sync-worker` appears only where the package is installed', () => {
     for (const { command } of commandsFor(README, 'clone')) {
       expect(command).not.toMatch(/npx xstate-sync-worker/);
