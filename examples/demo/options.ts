@@ -48,8 +48,8 @@ options
   --backlog <dir>     keep the backlog (and the service's store) in <dir>;
                       default: a temporary directory, removed at the end
   --report <file>     where the HTML report goes            default demo-report.html
-  --fast              the same story condensed to under 10 s (for CI)
-  --inspect           serve the Stately inspector and print its URL
+  --fast              the same story condensed to about 6 s (CI runs this)
+  --inspect           serve the Stately inspector on 127.0.0.1 and print its URL
                       (the inspector's page itself loads from stately.ai)
   --live              serve the live view on 127.0.0.1 and print its URL: the
                       machines, their current states, charts; needs no network

@@ -1,55 +1,38 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { messageOf } from './format.js';
+import { DEFAULT_LIMIT } from './usage.js';
+
+export { DEFAULT_LIMIT, PROGRAM, USAGE } from './usage.js';
 
 /** Exit codes of {@link runCli}. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
-/** The command's name in messages. */
-export const PROGRAM = 'xstate-sync-worker';
-/** How many records `list` shows without `--limit`. */
-export const DEFAULT_LIMIT = 50;
-
-/** The usage text `--help` prints. */
-export const USAGE = `Usage: ${PROGRAM} backlog <path> <command> [options]
-
-Inspects and repairs the durable backlog kept by lmdbBacklog({ path }).
-
-Commands:
-  stats          pending tasks per key, the oldest task's age, dead letters
-  list           pending tasks, oldest first
-  export         every pending task as JSON lines (one record a line)
-  requeue-dead   moves every dead letter back to pending, with fresh attempts
-  purge --yes    deletes every pending task and dead letter
-
-Options:
-  --json         stats: print JSON
-  --key <key>    list: only the tasks of this key
-  --limit <n>    list: at most n tasks (default ${DEFAULT_LIMIT})
-  --dead         export: the dead letters instead of the pending tasks
-  --yes          purge: confirms the deletion
-  -h, --help     prints this help
-
-stats, list and export only read, without the lock: they work beside a running
-worker. requeue-dead and purge take the store's lock: stop its worker first.
-
-Exit codes: 0 done, 1 failed (message on stderr), 2 bad usage.
-`;
-
 /** The backlog commands. */
 export type Command = 'stats' | 'list' | 'export' | 'requeue-dead' | 'purge';
-type OptionName = 'json' | 'key' | 'limit' | 'dead' | 'yes';
+type CommandOption = 'json' | 'key' | 'limit' | 'dead' | 'yes';
+type OptionName = CommandOption | 'help' | 'version';
 
 /** The options each command accepts; any other is a usage error. */
-const COMMANDS: Record<Command, readonly OptionName[]> = {
+const COMMANDS: Record<Command, readonly CommandOption[]> = {
   stats: ['json'],
-  list: ['key', 'limit'],
+  list: ['json', 'key', 'limit'],
   export: ['dead'],
   'requeue-dead': [],
   purge: ['yes'],
 };
 
-/** The arguments, parsed and checked. */
+/** Every option and whether it takes a value. */
+const OPTIONS: Record<OptionName, { type: 'string' | 'boolean'; short?: string }> = {
+  json: { type: 'boolean' },
+  key: { type: 'string' },
+  limit: { type: 'string' },
+  dead: { type: 'boolean' },
+  yes: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+};
+
+/** The arguments of a backlog command, parsed and checked. */
 export interface Parsed {
   command: Command;
   location: string;
@@ -59,6 +42,12 @@ export interface Parsed {
   dead: boolean;
   yes: boolean;
 }
+
+/** What the command line was asked to do. */
+export type Invocation =
+  | { action: 'help' }
+  | { action: 'version' }
+  | { action: 'command'; args: Parsed };
 
 /** A failure with a message for stderr and an exit code; never printed with a stack. */
 export class CliError extends Error {
@@ -70,62 +59,111 @@ export class CliError extends Error {
   }
 }
 
+function usageError(message: string): CliError {
+  return new CliError(message, EXIT.usage);
+}
+
 function isCommand(name: string | undefined): name is Command {
   return name !== undefined && Object.hasOwn(COMMANDS, name);
 }
 
-/** Reads the arguments, or throws a {@link CliError} with the usage exit code. */
-export function parse(argv: readonly string[]): Parsed {
-  let values: Partial<Record<OptionName, string | boolean>>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        key: { type: 'string' },
-        limit: { type: 'string' },
-        dead: { type: 'boolean' },
-        yes: { type: 'boolean' },
-      },
-    }));
-  } catch (error) {
-    throw new CliError(messageOf(error), EXIT.usage);
+function isOption(name: string): name is OptionName {
+  return Object.hasOwn(OPTIONS, name);
+}
+
+interface Tokens {
+  values: Partial<Record<OptionName, string | true>>;
+  positionals: string[];
+  /** The first mistake, if any; `--help` and `--version` still win over it. */
+  mistake: CliError | undefined;
+}
+
+/** Why an option token is wrong, if it is. */
+function optionMistake(
+  token: {
+    name: string;
+    rawName: string;
+    value: string | undefined;
+    inlineValue: boolean | undefined;
+  },
+  seen: Tokens['values'],
+): string | undefined {
+  const { name, rawName, value, inlineValue } = token;
+  if (!isOption(name)) return `unknown option ${rawName}`;
+  if (Object.hasOwn(seen, name)) return `option ${rawName} is given twice`;
+  if (OPTIONS[name].type === 'boolean') {
+    return value === undefined ? undefined : `option ${rawName} takes no value`;
   }
+  // Lenient parsing takes the next argument whatever it is: `--key --limit 5` is a mistake.
+  if (value === undefined || (!inlineValue && value.startsWith('-'))) {
+    return `option ${rawName} needs a value`;
+  }
+  return undefined;
+}
+
+/**
+ * Splits the arguments with `parseArgs` in its lenient mode, then checks each
+ * option here, so that every mistake gets one short line of ours rather than
+ * Node's paragraph.
+ */
+function tokenize(argv: readonly string[]): Tokens {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+    options: OPTIONS,
+  });
+  const found: Tokens = { values: {}, positionals: [], mistake: undefined };
+  for (const token of tokens) {
+    if (token.kind === 'positional') found.positionals.push(token.value);
+    if (token.kind !== 'option') continue;
+    const mistake = optionMistake(token, found.values);
+    if (mistake !== undefined) found.mistake ??= usageError(mistake);
+    else if (isOption(token.name)) found.values[token.name] = token.value ?? true;
+  }
+  return found;
+}
+
+function limitOf(text: string | true | undefined): number {
+  if (typeof text !== 'string') return DEFAULT_LIMIT;
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw usageError(`--limit must be a positive integer, not "${text}"`);
+  }
+  return Number(text);
+}
+
+/** Reads the arguments, or throws a {@link CliError} with the usage exit code. */
+export function parse(argv: readonly string[]): Invocation {
+  const { values, positionals, mistake } = tokenize(argv);
+  if (values.help === true) return { action: 'help' };
+  if (values.version === true) return { action: 'version' };
+  if (mistake !== undefined) throw mistake;
   const [group, path, command, ...extra] = positionals;
   if (group !== 'backlog') {
-    throw new CliError(
-      group === undefined ? 'missing command "backlog"' : `unknown command "${group}"`,
-      EXIT.usage,
+    throw usageError(
+      group === undefined ? 'missing the command "backlog"' : `unknown command "${group}"`,
     );
   }
-  if (path === undefined || path === '')
-    throw new CliError('missing the backlog <path>', EXIT.usage);
-  if (command === undefined) throw new CliError('missing the backlog command', EXIT.usage);
-  if (!isCommand(command)) throw new CliError(`unknown backlog command "${command}"`, EXIT.usage);
-  if (extra.length > 0) throw new CliError(`unexpected argument "${extra[0]}"`, EXIT.usage);
-  const allowed = COMMANDS[command];
+  if (path === undefined || path === '') throw usageError('missing the backlog <path>');
+  if (command === undefined) throw usageError('missing the backlog command');
+  if (!isCommand(command)) throw usageError(`unknown backlog command "${command}"`);
+  if (extra.length > 0) throw usageError(`unexpected argument "${extra[0]}"`);
+  const allowed: readonly OptionName[] = COMMANDS[command];
   for (const name of Object.keys(values) as OptionName[]) {
-    if (!allowed.includes(name)) {
-      throw new CliError(`option --${name} does not apply to "${command}"`, EXIT.usage);
-    }
-  }
-  let limit = DEFAULT_LIMIT;
-  if (typeof values.limit === 'string') {
-    if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) {
-      throw new CliError(`--limit must be a positive integer, not "${values.limit}"`, EXIT.usage);
-    }
-    limit = Number(values.limit);
+    if (!allowed.includes(name))
+      throw usageError(`option --${name} does not apply to "${command}"`);
   }
   return {
-    command,
-    location: resolve(path),
-    json: values.json === true,
-    key: typeof values.key === 'string' ? values.key : undefined,
-    limit,
-    dead: values.dead === true,
-    yes: values.yes === true,
+    action: 'command',
+    args: {
+      command,
+      location: resolve(path),
+      json: values.json === true,
+      key: typeof values.key === 'string' ? values.key : undefined,
+      limit: limitOf(values.limit),
+      dead: values.dead === true,
+      yes: values.yes === true,
+    },
   };
 }

@@ -4,10 +4,11 @@ import type { BacklogHooks, BacklogStore } from '../backlog/types.js';
 import { BacklogError } from '../errors/BacklogError.js';
 import { BacklogLockedError } from '../errors/BacklogLockedError.js';
 import type { LmdbBacklogOptions } from '../lmdb/lmdbBacklog.js';
-import { CliError, EXIT, type Parsed, PROGRAM, parse, USAGE } from './args.js';
+import { CliError, EXIT, type Invocation, type Parsed, PROGRAM, parse, USAGE } from './args.js';
 import { type Context, exportRecords, list, purge, requeueDead, stats } from './commands.js';
 import { messageOf } from './format.js';
 import { type CliIo, write } from './output.js';
+import { packageVersion } from './version.js';
 
 export { EXIT, USAGE } from './args.js';
 export type { CliIo, CliOutput } from './output.js';
@@ -56,21 +57,32 @@ function failureMessage(error: unknown, location: string): string {
 
 /**
  * Runs `xstate-sync-worker` with `argv` (the arguments after the program),
- * writing to `io`; resolves with the exit code: 0 done, 1 failed, 2 bad usage.
+ * writing to `io`; resolves with the exit code: 0 done, 1 failed, 2 bad usage
+ * (no arguments included).
  * Never exits the process and never throws.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+  if (argv.length === 0) {
+    // Nothing asked is a mistake, not a request for help: scripts must not read it as success.
+    await write(io.stderr, USAGE);
+    return EXIT.usage;
+  }
+  let invocation: Invocation;
+  try {
+    invocation = parse(argv);
+  } catch (error) {
+    await write(io.stderr, `${PROGRAM}: ${messageOf(error)} (see ${PROGRAM} --help)\n`);
+    return EXIT.usage;
+  }
+  if (invocation.action === 'help') {
     await write(io.stdout, USAGE);
     return EXIT.ok;
   }
-  let args: Parsed;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    await write(io.stderr, `${PROGRAM}: ${messageOf(error)}\n\n${USAGE}`);
-    return EXIT.usage;
+  if (invocation.action === 'version') {
+    await write(io.stdout, `${packageVersion()}\n`);
+    return EXIT.ok;
   }
+  const args: Parsed = invocation.args;
   const readOnly = args.command === 'stats' || args.command === 'list' || args.command === 'export';
   let store: BacklogStore | undefined;
   let code: number = EXIT.ok;

@@ -1,5 +1,5 @@
 import { RECORD_FORMAT } from '../backlog/record.js';
-import type { BacklogStore } from '../backlog/types.js';
+import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
 import type { Parsed } from './args.js';
 import { ageSince, oneLine, table } from './format.js';
 import { type CliIo, plural, write, writeLines } from './output.js';
@@ -44,11 +44,22 @@ export async function stats({ args, store, io, now }: Context): Promise<void> {
   await writeLines(io.stdout, lines);
 }
 
-/** `list`: pending tasks (or, with `--dead`, dead letters), oldest first, up to `--limit`. */
-export async function list({ args, store, io, now }: Context): Promise<void> {
+/** `list`: pending tasks, oldest first, up to `--limit`; a table, or JSON with `--json`. */
+export async function list(context: Context): Promise<void> {
+  const { args, store } = context;
   // One more than asked, to tell whether the list was cut.
   const records = store.list({ key: args.key, limit: args.limit + 1 });
   const shown = records.slice(0, args.limit);
+  const more = records.length > args.limit;
+  if (args.json) await listJson(context, shown, more);
+  else await listTable(context, shown, more);
+}
+
+async function listTable(
+  { args, io, now }: Context,
+  shown: readonly BacklogRecord[],
+  more: boolean,
+): Promise<void> {
   if (shown.length === 0) {
     const scope = args.key === undefined ? '' : ` for key ${JSON.stringify(args.key)}`;
     await write(io.stdout, `no pending tasks${scope}\n`);
@@ -67,12 +78,31 @@ export async function list({ args, store, io, now }: Context): Promise<void> {
     ]),
   ];
   await writeLines(io.stdout, table(rows));
-  if (records.length > args.limit) {
+  if (more) {
     await write(
       io.stderr,
       `showing the oldest ${plural(args.limit, 'task')}; more are pending (raise --limit)\n`,
     );
   }
+}
+
+/** The table's columns as one JSON document; payloads stay out, as in the table (`export` has them). */
+async function listJson(
+  { store, io, now }: Context,
+  shown: readonly BacklogRecord[],
+  more: boolean,
+): Promise<void> {
+  const tasks = shown.map((r) => ({
+    seq: r.seq,
+    key: r.key,
+    id: r.id,
+    handler: r.handler,
+    attempts: r.attempts,
+    enqueuedAt: r.enqueuedAt,
+    ageMs: Math.max(0, now - r.enqueuedAt),
+    lastError: r.lastError ?? null,
+  }));
+  await write(io.stdout, `${JSON.stringify({ location: store.location, tasks, more }, null, 2)}\n`);
 }
 
 /** `export`: every record as one JSON line each. */

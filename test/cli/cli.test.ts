@@ -112,35 +112,70 @@ function expectOneLineError(run: Run): void {
   expect(run.stderr).not.toMatch(/\n\s+at /);
 }
 
-describe('help and usage', () => {
-  it('prints the usage with --help, -h or no arguments, exit 0', async () => {
-    for (const argv of [['--help'], ['-h'], [], ['backlog', '/x', 'stats', '--help']]) {
+describe('help, version and usage', () => {
+  const COMMANDS = ['stats', 'list', 'export', 'requeue-dead', 'purge'];
+
+  it('prints the usage on stdout with --help or -h, anywhere, exit 0', async () => {
+    for (const argv of [
+      ['--help'],
+      ['-h'],
+      ['backlog', '/x', 'stats', '--help'],
+      ['-h', '--bad'],
+    ]) {
       const run = await cli(...argv);
-      expect(run.code).toBe(0);
+      expect(run.code, argv.join(' ')).toBe(0);
       expect(run.stdout).toMatch(/^Usage: xstate-sync-worker backlog <path> <command>/);
-      for (const command of ['stats', 'list', 'export', 'requeue-dead', 'purge'])
-        expect(run.stdout).toContain(command);
+      for (const command of COMMANDS) expect(run.stdout).toContain(command);
       expect(run.stderr).toBe('');
     }
   });
 
-  it('refuses unknown commands and options with the usage on stderr, exit 2', async () => {
+  it('--version prints the version of package.json, exit 0', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    );
+    const run = await cli('--version');
+    expect(run).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('without arguments is a usage error: the usage on stderr, exit 2', async () => {
+    const run = await cli();
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^Usage: xstate-sync-worker backlog <path> <command>/);
+  });
+
+  it('refuses bad arguments in one line of its own, exit 2', async () => {
     const cases: [string[], string][] = [
       [['frobnicate'], 'unknown command "frobnicate"'],
+      [['backlog'], 'missing the backlog <path>'],
       [['backlog', '/x', 'compact'], 'unknown backlog command "compact"'],
       [['backlog', '/x'], 'missing the backlog command'],
-      [['backlog', '/x', 'stats', '--verbose'], "Unknown option '--verbose'"],
-      [['backlog', '/x', 'list', '--json'], 'option --json does not apply to "list"'],
-      [['backlog', '/x', 'list', '--limit', 'ten'], '--limit must be a positive integer'],
+      [['backlog', '/x', 'stats', '--verbose'], 'unknown option --verbose'],
+      [['backlog', '/x', 'stats', '-v'], 'unknown option -v'],
+      [['backlog', '/x', 'stats', '--json=yes'], 'option --json takes no value'],
+      [['backlog', '/x', 'list', '--key'], 'option --key needs a value'],
+      [['backlog', '/x', 'list', '--key', '--limit', '5'], 'option --key needs a value'],
+      [['backlog', '/x', 'list', '--limit', '2', '--limit', '3'], 'option --limit is given twice'],
+      [['backlog', '/x', 'export', '--json'], 'option --json does not apply to "export"'],
+      [
+        ['backlog', '/x', 'list', '--limit', 'ten'],
+        '--limit must be a positive integer, not "ten"',
+      ],
       [['backlog', '/x', 'stats', 'extra'], 'unexpected argument "extra"'],
     ];
     for (const [argv, message] of cases) {
       const run = await cli(...argv);
       expect(run.code, argv.join(' ')).toBe(2);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toContain(message);
-      expect(run.stderr).toContain('Usage: xstate-sync-worker');
+      expect(run.stderr).toBe(`xstate-sync-worker: ${message} (see xstate-sync-worker --help)\n`);
     }
+  });
+
+  it('takes a key that starts with a dash when it is written inline', async () => {
+    const path = await fixtureStore();
+    const run = await cli('backlog', path, 'list', '--key=-odd');
+    expect(run).toMatchObject({ code: 0, stdout: 'no pending tasks for key "-odd"\n' });
   });
 });
 
@@ -260,6 +295,42 @@ describe('read-only commands', () => {
     const none = await cli('backlog', path, 'list', '--key', 'nobody');
     expect(none.code).toBe(0);
     expect(none.stdout).toBe('no pending tasks for key "nobody"\n');
+  });
+
+  it('list --json prints the same columns as one JSON document', async () => {
+    const path = await fixtureStore();
+    const run = await cli('backlog', path, 'list', '--json', '--key', 'orders', '--limit', '2');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({
+      location: path,
+      tasks: [
+        {
+          seq: 1,
+          key: 'orders',
+          id: 'task-1',
+          handler: 'push',
+          attempts: 2,
+          enqueuedAt: NOW - 192_000,
+          ageMs: 192_000,
+          lastError: 'HTTP 503\nretry later',
+        },
+        {
+          seq: 3,
+          key: 'orders',
+          id: 'task-3',
+          handler: 'push',
+          attempts: 0,
+          enqueuedAt: NOW - 97_000,
+          ageMs: 97_000,
+          lastError: null,
+        },
+      ],
+      more: true,
+    });
+    const all = JSON.parse((await cli('backlog', path, 'list', '--json')).stdout);
+    expect(all.tasks.map((t: { seq: number }) => t.seq)).toEqual([1, 2, 3, 4, 6]);
+    expect(all.more).toBe(false);
   });
 
   it('export prints every pending record as a JSON line that parses back', async () => {
