@@ -21,9 +21,16 @@ const MAGIC_OFFSET = PAGE_HEADER;
 const VERSION_OFFSET = PAGE_HEADER + 4;
 /** The free database's `md_pad`, where LMDB keeps the page size. */
 const PAGE_SIZE_OFFSET = PAGE_HEADER + 24;
-/** After magic, version, address, map size and the two 48-byte database records. */
-const LAST_PAGE_OFFSET = PAGE_HEADER + 24 + 2 * 48;
+/** A database record (`MDB_db`) is 48 bytes; its root page number is its last 8. */
+const DB_RECORD = 48;
+const ROOT_IN_RECORD = 40;
+/** The free-page database's record, then the main database's. */
+const DB_RECORDS_OFFSET = PAGE_HEADER + 24;
+/** After magic, version, address, map size and the two database records. */
+const LAST_PAGE_OFFSET = DB_RECORDS_OFFSET + 2 * DB_RECORD;
 const META_BYTES = LAST_PAGE_OFFSET + 16;
+/** The root of an empty database (`P_INVALID`). */
+const NO_ROOT = 2n ** 64n - 1n;
 
 /** Stamps an LMDB file (and shows a byte-order mismatch). */
 export const LMDB_MAGIC = 0xbeefc0de;
@@ -42,8 +49,11 @@ export type DataFileState = 'missing' | 'empty' | 'valid';
 /**
  * Checks that `file` looks like an LMDB data file that lmdb-js can map: both
  * meta pages carry the magic and the data version, name a sane page size,
- * and the file reaches the last page they name. It does not read the
- * B-tree: corruption inside the pages is not seen (see the README).
+ * and the file reaches the root pages of the databases they name (every
+ * commit writes those). Not the last page they name: LMDB may count pages
+ * past the end of the file when they are free, and a crash can leave a
+ * sound file so. It does not read the B-trees: a truncation that spares the
+ * roots, or corruption inside the pages, is not seen (see the README).
  *
  * @returns `missing` when there is no file, `empty` for a file of 0 bytes
  *   (what a crash before LMDB's first write leaves; LMDB starts it afresh)
@@ -67,11 +77,11 @@ export function checkDataFile(file: string): DataFileState {
         `its meta pages disagree on the page size (${first.pageSize} and ${second.pageSize})`,
       );
     }
-    const lastPage = Math.max(first.lastPage, second.lastPage);
-    const needed = (lastPage + 1) * first.pageSize;
+    const root = Math.max(first.highestRoot, second.highestRoot);
+    const needed = (root + 1) * first.pageSize;
     if (size < needed) {
       throw new Error(
-        `it is truncated: its meta pages name page ${lastPage} of ${first.pageSize} bytes, so it needs at least ${needed} bytes, but it has ${size}`,
+        `it is truncated: its meta pages name page ${root} of ${first.pageSize} bytes as a database root, so it needs at least ${needed} bytes, but it has ${size}`,
       );
     }
     return 'valid';
@@ -82,7 +92,8 @@ export function checkDataFile(file: string): DataFileState {
 
 interface Meta {
   pageSize: number;
-  lastPage: number;
+  /** The highest root page of its free-page and main databases (0 when both are empty). */
+  highestRoot: number;
 }
 
 function readMeta(fd: number, offset: number, size: number, which: string): Meta {
@@ -112,7 +123,16 @@ function readMeta(fd: number, offset: number, size: number, which: string): Meta
   if (!Number.isSafeInteger(lastPage) || lastPage < 1) {
     throw new Error(`its ${which} meta page names an impossible last page (${lastPage})`);
   }
-  return { pageSize, lastPage };
+  let highestRoot = 0;
+  for (const record of [0, 1]) {
+    const root = page.readBigUInt64LE(DB_RECORDS_OFFSET + record * DB_RECORD + ROOT_IN_RECORD);
+    if (root === NO_ROOT) continue;
+    if (root < 2n || root > BigInt(lastPage)) {
+      throw new Error(`its ${which} meta page names an impossible root page (${root})`);
+    }
+    highestRoot = Math.max(highestRoot, Number(root));
+  }
+  return { pageSize, highestRoot };
 }
 
 function isPowerOfTwo(n: number): boolean {

@@ -139,6 +139,22 @@ describe('a backlog.mdb that lmdb cannot map', () => {
     expect(JSON.parse(fresh.stdout.trim())).toEqual({ opened: true });
   }, 30_000);
 
+  it('a sound store whose meta pages count a free page past its end opens (the crash loop found one)', async () => {
+    // LMDB's last page may lie past the end of the file when the pages at the end are free:
+    // a SIGKILL left a file of 15 pages whose meta page named page 15. Made here by moving
+    // the last page up by one in both meta pages; the roots stay where they are.
+    const path = await realStore();
+    const file = readFileSync(dataFile(path));
+    const pageSize = file.readUInt32LE(48);
+    for (const page of [0, pageSize]) {
+      file.writeBigUInt64LE(BigInt(file.length / pageSize), page + 144);
+    }
+    writeFileSync(dataFile(path), file);
+    const opened = await run(OPEN_CHILD, [path]);
+    expect(opened.signal, opened.stderr).toBeNull();
+    expect(JSON.parse(opened.stdout.trim())).toEqual({ opened: true });
+  }, 30_000);
+
   it('read-only, as the CLI opens it, an empty data file is refused: there is nothing to read', async () => {
     const path = storeWith(new Uint8Array(0));
     const cli = await run(CLI, ['backlog', path, 'stats']);
