@@ -2,6 +2,7 @@ export {
   type BreakerContext,
   type BreakerEvent,
   type BreakerInput,
+  type BreakerStart,
   type BreakerState,
   breakerMachine,
 } from './breaker.machine.js';

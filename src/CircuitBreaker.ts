@@ -1,42 +1,21 @@
 import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
 import { type BreakerState, breakerMachine } from '../machines/breaker.machine.js';
 import { sendIfActive } from './actorSend.js';
-import { type Clock, systemClock } from './clock.js';
+import { breakerSettings, type CircuitBreakerOptions } from './breakerOptions.js';
+import type { BreakerSnapshot } from './breakerSnapshot.js';
+import { breakerSnapshotOption } from './breakerSnapshot.js';
+import { systemClock } from './clock.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
 import { BreakerHalfOpenError } from './errors/BreakerHalfOpenError.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
 import { createCheapError } from './errors/SyncWorkerError.js';
 import type { Inspect } from './inspect.js';
 import { type Logger, quietLogger } from './logger.js';
-import {
-  clockOption,
-  delayMs,
-  inspectOption,
-  loggerOption,
-  optionsObject,
-  positiveInteger,
-} from './validate.js';
+import { clockOption, delayMs, inspectOption, loggerOption } from './validate.js';
 
 export type { BreakerState } from '../machines/breaker.machine.js';
-
-/** Options of {@link CircuitBreaker}. Every time is in milliseconds on the breaker's clock. */
-export interface CircuitBreakerOptions {
-  /** Consecutive failures that open the breaker. Default 3. */
-  failureThreshold?: number;
-  /** How long the breaker stays open before it lets one probe through. Default 60 000. */
-  probeIntervalMs?: number;
-  /**
-   * How long a half-open probe permit may go unreported before it counts as a
-   * failed probe. Default 30 000; a `SyncWorker` uses its current task timeout.
-   */
-  probeTimeoutMs?: number;
-  /** The time source, e.g. XState's `SimulatedClock` in tests. Default: `performance.now` and unref'd timers. */
-  clock?: Clock;
-  /** An XState inspector for this breaker's actor. */
-  inspect?: Inspect;
-  /** Receives state changes and swallowed listener errors. Default: quiet. */
-  logger?: Logger;
-}
+export { breakerSettings, type CircuitBreakerOptions } from './breakerOptions.js';
+export type { BreakerSnapshot } from './breakerSnapshot.js';
 
 /** Payload of the `stateChange` event. */
 export interface BreakerStateChange {
@@ -57,14 +36,15 @@ const OWNER = 'CircuitBreaker';
 const OPEN_MESSAGE = 'circuit breaker open';
 const HALF_OPEN_MESSAGE = 'circuit breaker half-open: its one probe is in flight';
 
-/** The settings of a breaker, validated, as its machine takes them. */
-export function breakerSettings(owner: string, options: unknown) {
-  const o = optionsObject<CircuitBreakerOptions>(owner, options);
-  return {
-    failureThreshold: positiveInteger(owner, 'failureThreshold', o.failureThreshold, 3),
-    probeIntervalMs: delayMs(owner, 'probeIntervalMs', o.probeIntervalMs, 60_000),
-    probeTimeoutMs: delayMs(owner, 'probeTimeoutMs', o.probeTimeoutMs, 30_000, false),
-  };
+type BreakerValue = SnapshotFrom<typeof breakerMachine>['value'];
+
+/** The public state of a machine state: `half_open`'s substates are internal, `starting` is never seen. */
+function publicState(value: BreakerValue): BreakerState {
+  return typeof value === 'string' ? (value === 'starting' ? 'closed' : value) : 'half_open';
+}
+
+function isProbing(value: BreakerValue): boolean {
+  return typeof value !== 'string' && value.half_open === 'probing';
 }
 
 /**
@@ -97,6 +77,8 @@ export class CircuitBreaker {
   private probing = false;
   private failures = 0;
   private changes = 0;
+  /** Wall-clock ms when the breaker last opened, while it is not closed: for {@link toJSON}. */
+  private openedAt: number | undefined;
 
   /**
    * @param options see {@link CircuitBreakerOptions}; invalid values throw a
@@ -118,9 +100,24 @@ export class CircuitBreaker {
         clock: clockOption(OWNER, o.clock) ?? systemClock,
         inspect: inspectOption<Inspect>(OWNER, o.inspect),
       });
+    this.resume(o.initialState);
     this.subscription = this.actor.subscribe((snapshot) => this.onSnapshot(snapshot));
     if (this.ownsActor) this.actor.start();
     else this.onSnapshot(this.actor.getSnapshot());
+  }
+
+  /**
+   * Takes the state the actor starts in as this breaker's own, without a
+   * `stateChange`: a breaker resumed `open` did not just open.
+   */
+  private resume(initialState: BreakerSnapshot | undefined): void {
+    const first = this.actor.getSnapshot();
+    this.current = publicState(first.value);
+    this.probing = isProbing(first.value);
+    this.failures = first.context.consecutiveFailures;
+    if (this.current === 'closed') return;
+    this.openedAt = breakerSnapshotOption(OWNER, initialState)?.openedAt ?? Date.now();
+    this.logger.info?.(`circuit breaker: resumed ${this.current}`);
   }
 
   /** The current state. Reading it has no side effect: use it for admission checks. */
@@ -192,6 +189,17 @@ export class CircuitBreaker {
     sendIfActive(this.actor, { type: 'FAILURE' });
   }
 
+  /**
+   * The state as plain JSON, as cockatiel's and opossum's breakers offer:
+   * keep it across a restart and pass it back as the `initialState` option.
+   * `openedAt` is wall-clock ms, so it still means something to another process.
+   */
+  toJSON(): BreakerSnapshot {
+    const snapshot: BreakerSnapshot = { state: this.current, consecutiveFailures: this.failures };
+    if (this.openedAt !== undefined) snapshot.openedAt = this.openedAt;
+    return snapshot;
+  }
+
   /** Closes the breaker and clears the failure streak, from any state. */
   reset(): void {
     sendIfActive(this.actor, { type: 'RESET' });
@@ -250,9 +258,8 @@ export class CircuitBreaker {
   }
 
   private onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {
-    const value = snapshot.value;
-    const state: BreakerState = typeof value === 'string' ? value : 'half_open';
-    const probing = typeof value !== 'string' && value.half_open === 'probing';
+    const state = publicState(snapshot.value);
+    const probing = isProbing(snapshot.value);
     this.failures = snapshot.context.consecutiveFailures;
     if (state === this.current && probing === this.probing) return;
     this.changes++;
@@ -260,6 +267,8 @@ export class CircuitBreaker {
     if (state === this.current) return;
     const change = { from: this.current, to: state };
     this.current = state;
+    if (state === 'open') this.openedAt = Date.now();
+    else if (state === 'closed') this.openedAt = undefined;
     this.logChange(change);
     this.events.emit('stateChange', change);
   }

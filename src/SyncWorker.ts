@@ -10,6 +10,7 @@ import type { Logger } from './logger.js';
 import type { DurableTaskInput, SyncTask } from './task.js';
 import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import { delayMs, optionsObject } from './validate.js';
+import { resumeBreaker } from './worker/breakerResume.js';
 import { ClosureSource } from './worker/closureSource.js';
 import {
   connectBreaker,
@@ -104,14 +105,15 @@ export class SyncWorker {
         reportCorrupt(letter, location, this.#logger, this.#fates, this.#durable),
       onWriteError: (error) => this.#logger.error?.(`${OWNER}: a backlog write failed`, error),
     });
+    const resume = resumeBreaker(settings, options, opened, this.#logger);
     this.actor = createActor(runtimeSystemMachine, {
       id: this.name,
-      input: settings.system,
+      input: resume.system,
       clock: settings.clock,
       inspect: settings.inspect,
     }).start();
     this.#lifecycle.attach(this.actor.system.get('worker') as LifecycleActor);
-    this.breaker = connectBreaker(settings, this.actor);
+    this.breaker = connectBreaker(settings, this.actor, resume.from);
     this.latencyTracker = connectTracker(settings, this.actor);
     this.#durable = durableSourceFor(settings, opened, this.actor, this.#fates, {
       onRunnable: () => this.#durableRunnable(),

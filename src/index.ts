@@ -10,6 +10,7 @@ export {
   type BreakerContext,
   type BreakerEvent,
   type BreakerInput,
+  type BreakerStart,
   backlogMachine,
   breakerMachine,
   type LatencyEvent,
@@ -33,6 +34,7 @@ export type {
   DeadLetter,
 } from './backlog/types.js';
 export {
+  type BreakerSnapshot,
   type BreakerState,
   type BreakerStateChange,
   CircuitBreaker,

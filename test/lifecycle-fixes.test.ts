@@ -75,17 +75,20 @@ describe('fail-fast order across workers sharing one breaker', () => {
 describe('a stored record whose handler is no longer registered', () => {
   it('goes to the dead letters without a run and without counting as a breaker failure', async () => {
     const backlog = memoryBacklog();
-    const before = durableWorker({ handlers: { write: () => 'ok', gone: () => 'ok' } }, backlog);
-    before.worker.breaker?.reset();
-    // Keep three tasks of the old handler: an open breaker holds them back.
-    for (let i = 0; i < 3; i++) {
-      before.worker.breaker?.recordFailure();
-    }
+    // Keep three tasks of the old handler: an open breaker holds them back. It is one passed
+    // in, which the store does not keep, so the next life's breaker starts closed.
+    const holdBack = new CircuitBreaker();
+    for (let i = 0; i < 3; i++) holdBack.recordFailure();
+    const before = durableWorker(
+      { handlers: { write: () => 'ok', gone: () => 'ok' }, breaker: holdBack },
+      backlog,
+    );
     for (let i = 0; i < 3; i++) {
       before.worker.enqueue({ handler: 'gone', payload: i, key: 'k' });
     }
     await before.worker.flush();
     await before.worker.shutdown({ timeoutMs: 0 });
+    holdBack.dispose();
 
     const after = durableWorker({ breaker: { failureThreshold: 2 } }, backlog);
     await after.worker.onIdle();

@@ -78,13 +78,30 @@ function classify(
   const known = new Set(diagram.states.map((state) => state.id));
   const highlight = withAncestors(diagram, visited);
   const unvisited = diagram.states
-    .filter((state) => state.children.length === 0 && !highlight.has(state.id))
+    .filter(
+      (state) =>
+        state.children.length === 0 && !highlight.has(state.id) && !isTransient(diagram, state),
+    )
     .map((state) => state.id);
   return {
     visited: visited.filter((id) => known.has(id)),
     unvisited,
     unknown: visited.filter((id) => !known.has(id)),
   };
+}
+
+/**
+ * Whether a state is left in the step it is entered in: every transition out
+ * of it is eventless, one of them unguarded (the breaker's `starting`). No
+ * snapshot shows such a state, so a run cannot be said to have missed it.
+ */
+function isTransient(diagram: Diagram, state: Diagram['states'][number]): boolean {
+  const leaving = diagram.transitions.filter((transition) => transition.source === state);
+  return (
+    leaving.length > 0 &&
+    leaving.every((transition) => transition.trigger === 'always') &&
+    leaving.some((transition) => transition.guard === undefined || transition.guard === 'else')
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import { BacklogLockedError } from '../errors/BacklogLockedError.js';
 import { revive } from './record.js';
 import type {
@@ -27,6 +28,8 @@ class MemoryBacklog implements BacklogStore {
   private readonly byKey = new Map<string, Map<number, BacklogRecord>>();
   private readonly dead = new Map<number, DeadLetter>();
   private owned = false;
+  // What the owning worker's breaker last saved, for the next worker on this store.
+  private breaker: BreakerSnapshot | undefined;
 
   open(_hooks: BacklogHooks): BacklogOpened {
     if (this.owned) throw new BacklogLockedError(this.location);
@@ -38,7 +41,12 @@ class MemoryBacklog implements BacklogStore {
       for (const seq of records.keys()) maxSeq = Math.max(maxSeq, seq);
     }
     for (const seq of this.dead.keys()) maxSeq = Math.max(maxSeq, seq);
-    return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: this.dead.size };
+    const breaker = this.breaker === undefined ? undefined : { ...this.breaker };
+    return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: this.dead.size, breaker };
+  }
+
+  saveBreaker(state: BreakerSnapshot): void {
+    if (this.owned) this.breaker = { ...state };
   }
 
   append(records: readonly BacklogRecord[]): Promise<void> {

@@ -1,3 +1,4 @@
+import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import type { JsonValue } from './json.js';
 
 /**
@@ -45,6 +46,11 @@ export interface BacklogOpened {
   pendingByKey: Map<string, number>;
   /** Dead letters kept. */
   deadLetters: number;
+  /**
+   * The owning worker's breaker state as last saved with `saveBreaker`
+   * (a `BreakerSnapshot`), as the store read it back: the worker checks it.
+   */
+  breaker?: unknown;
 }
 
 /** Hooks a store calls while a worker owns it. */
@@ -75,6 +81,11 @@ export interface BacklogStats {
 export interface BacklogStore {
   /** The store's location for messages: a path, or `"memory"`. */
   readonly location: string;
+  /**
+   * True when the store is open for reading only (`lmdbBacklog({ readOnly: true })`):
+   * a worker refuses it, since it could neither keep nor remove a task.
+   */
+  readonly readOnly?: boolean;
   /** Takes ownership (a lock, for files) and reports what is kept. Throws a `BacklogError` it cannot. */
   open(hooks: BacklogHooks): BacklogOpened;
   /** Keeps new records, in one group commit; resolves once they are durable. */
@@ -91,6 +102,12 @@ export interface BacklogStore {
   requeueDead(nextSeq: () => number): Promise<BacklogRecord[]>;
   /** Deletes every pending record and dead letter; returns how many. */
   purge(): Promise<number>;
+  /**
+   * Keeps the owning worker's own breaker state, written at each of its
+   * state changes (never per task) and given back by the next `open`.
+   * Optional: a store without it starts every worker's breaker closed.
+   */
+  saveBreaker?(state: BreakerSnapshot): void;
   /** Resolves once every write made so far is durable. */
   flush(): Promise<void>;
   /** Counts, per key and in total. */

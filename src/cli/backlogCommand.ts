@@ -47,6 +47,8 @@ async function createStore(options: LmdbBacklogOptions): Promise<BacklogStore> {
 
 function failureMessage(error: unknown, location: string): string {
   if (error instanceof BacklogLockedError) {
+    // Another host's lock, or this process's own: the error says what to do.
+    if (error.holderHost !== undefined || error.sameProcess) return messageOf(error);
     const who =
       error.holderPid === undefined ? 'another worker' : `the worker with pid ${error.holderPid}`;
     return `backlog ${location} is locked by ${who} (${join(location, LOCK_FILE)}); stop that worker first (stats, list and export work beside it)`;

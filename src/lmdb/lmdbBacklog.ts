@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import {
   corruptLetter,
@@ -16,32 +14,18 @@ import type {
   BacklogStore,
   DeadLetter,
 } from '../backlog/types.js';
+import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import { BacklogError } from '../errors/BacklogError.js';
-import {
-  loadLmdb,
-  MAX_SEQ,
-  type OpenLmdb,
-  openHandles,
-  reasonOf,
-  type TaskKey,
-} from './lmdbOpen.js';
+import { bytesInUse, checkCapacity } from './capacity.js';
+import { loadLmdb, MAX_SEQ, type OpenLmdb, reasonOf, type TaskKey } from './lmdbOpen.js';
+import { type LmdbBacklogOptions, type LmdbSettings, lmdbSettings } from './lmdbOptions.js';
 import { countStats, listTasks, scanPending } from './lmdbRead.js';
-import { acquireLock } from './lock.js';
+import { openStoreFiles, realFileSystem, type StoreFileSeams } from './storeFiles.js';
 
-/** Options of {@link lmdbBacklog}. */
-export interface LmdbBacklogOptions {
-  /** The store's directory; created if missing. It holds `backlog.mdb` and, while owned, `worker.lock`. */
-  path: string;
-  /**
-   * Open for reading only: no lock is taken, so it works beside a running
-   * worker (the CLI's `stats`, `list` and `export` do this). Writes throw.
-   */
-  readOnly?: boolean;
-  /** LMDB's map size in bytes (its maximum file size). Default: LMDB's. */
-  mapSize?: number;
-}
+export type { LmdbBacklogOptions } from './lmdbOptions.js';
 
-const DATA_FILE = 'backlog.mdb';
+/** The key of the breaker's state in the `meta` database. */
+const BREAKER_KEY = 'breaker';
 
 /**
  * A backlog in an embedded LMDB database: ACID transactions, crash-safe
@@ -51,44 +35,52 @@ const DATA_FILE = 'backlog.mdb';
  * Needs the optional peer dependency `lmdb`.
  */
 export function lmdbBacklog(options: LmdbBacklogOptions): BacklogStore {
-  if (
-    options === null ||
-    typeof options !== 'object' ||
-    typeof options.path !== 'string' ||
-    options.path === ''
-  ) {
-    throw new TypeError('lmdbBacklog: path must be a non-empty string');
-  }
-  return new LmdbBacklog(options, loadLmdb());
+  return new LmdbBacklog(lmdbSettings(options), loadLmdb(), realFileSystem);
+}
+
+/**
+ * {@link lmdbBacklog} with the file system calls that tests watch (syncing a directory).
+ * @internal
+ */
+export function lmdbBacklogWith(options: LmdbBacklogOptions, fs: StoreFileSeams): BacklogStore {
+  return new LmdbBacklog(lmdbSettings(options), loadLmdb(), fs);
 }
 
 class LmdbBacklog implements BacklogStore {
   readonly location: string;
+  readonly readOnly: boolean;
   private root: RootDatabase | undefined;
   private tasks!: Database<string, TaskKey>;
   private dead!: Database<string, number>;
+  private meta: Database<string, string> | undefined;
   private hooks: BacklogHooks | undefined;
   private releaseLock: (() => void) | undefined;
 
   constructor(
-    private readonly options: LmdbBacklogOptions,
+    private readonly settings: LmdbSettings,
     private readonly openLmdb: OpenLmdb,
+    private readonly fs: StoreFileSeams,
   ) {
-    this.location = resolve(options.path);
+    this.location = settings.location;
+    this.readOnly = settings.readOnly;
   }
 
   open(hooks: BacklogHooks): BacklogOpened {
     if (this.root !== undefined)
       throw new BacklogError(this.location, `backlog ${this.location} is already open`);
     this.hooks = hooks;
-    this.prepareDirectory();
-    if (!this.options.readOnly) this.releaseLock = acquireLock(this.location, this.location);
+    const files = openStoreFiles(
+      this.location,
+      { readOnly: this.readOnly, mapSize: this.settings.mapSize },
+      this.openLmdb,
+      this.fs,
+    );
+    ({ root: this.root, tasks: this.tasks, dead: this.dead, meta: this.meta } = files.handles);
+    this.releaseLock = files.releaseLock;
     try {
-      this.openDatabase();
-      return scanPending(this.tasks, this.dead);
+      return { ...scanPending(this.tasks, this.dead), breaker: this.storedBreaker() };
     } catch (error) {
       this.releaseLock?.();
-      if (error instanceof BacklogError) throw error;
       throw this.failure('cannot open', error);
     }
   }
@@ -98,6 +90,12 @@ class LmdbBacklog implements BacklogStore {
     if (records.length === 0) return Promise.resolve();
     // Encoded now: the transaction's callback runs later, on lmdb's turn.
     const rows = records.map((record) => [[record.key, record.seq], encodeRecord(record)] as const);
+    const { maxBytes } = this.settings;
+    if (maxBytes !== undefined) {
+      const inUse = bytesInUse(db, this.tasks, this.dead);
+      const full = checkCapacity(this.location, maxBytes, inUse, rows);
+      if (full !== undefined) return Promise.reject(full);
+    }
     // One transaction, so a group commit is kept whole or not at all. Without
     // overlappingSync it resolves once durable (see OPEN_OPTIONS).
     return db
@@ -175,8 +173,14 @@ class LmdbBacklog implements BacklogStore {
     return count;
   }
 
+  saveBreaker(state: BreakerSnapshot): void {
+    // A change after close (the breaker's last timer) has nowhere to go: the last one kept stands.
+    if (this.root === undefined || this.readOnly || this.meta === undefined) return;
+    this.background(this.meta.put(BREAKER_KEY, JSON.stringify({ v: 1, ...state })));
+  }
+
   async flush(): Promise<void> {
-    if (this.root === undefined || this.options.readOnly) return;
+    if (this.root === undefined || this.readOnly) return;
     try {
       await this.root.flushed;
     } catch (error) {
@@ -210,7 +214,7 @@ class LmdbBacklog implements BacklogStore {
     this.root = undefined;
     try {
       if (root !== undefined) {
-        if (!this.options.readOnly) {
+        if (!this.readOnly) {
           await Promise.resolve(root.flushed).then(undefined, (error: unknown) => reasonOf(error));
         }
         await root.close();
@@ -226,28 +230,21 @@ class LmdbBacklog implements BacklogStore {
     return { tasks: this.tasks, dead: this.dead };
   }
 
-  private prepareDirectory(): void {
-    if (this.options.readOnly) return;
+  /** The breaker's state as last saved, unparsed beyond JSON: the worker checks it. */
+  private storedBreaker(): unknown {
+    const text = this.meta?.get(BREAKER_KEY);
+    if (text === undefined) return undefined;
     try {
-      mkdirSync(this.location, { recursive: true });
-    } catch (error) {
-      throw this.failure('cannot create the directory of', error);
+      const { v: _version, ...state } = JSON.parse(text) as Record<string, unknown>;
+      return state;
+    } catch {
+      return text; // not JSON: the worker reports it and starts closed
     }
-  }
-
-  private openDatabase(): void {
-    const handles = openHandles(this.openLmdb, join(this.location, DATA_FILE), {
-      readOnly: this.options.readOnly === true,
-      mapSize: this.options.mapSize,
-    });
-    this.root = handles.root;
-    this.tasks = handles.tasks;
-    this.dead = handles.dead;
   }
 
   private buryCorrupt(key: string, seq: number, raw: string, error: unknown): void {
     const letter = corruptLetter(seq, key, raw, (error as Error).message);
-    if (!this.options.readOnly) this.bury(letter);
+    if (!this.readOnly) this.bury(letter);
     this.hooks?.onCorrupt(letter);
   }
 
@@ -262,7 +259,7 @@ class LmdbBacklog implements BacklogStore {
   private writable(): RootDatabase {
     if (this.root === undefined)
       throw new BacklogError(this.location, `backlog ${this.location} is not open`);
-    if (this.options.readOnly)
+    if (this.readOnly)
       throw new BacklogError(this.location, `backlog ${this.location} is open read-only`);
     return this.root;
   }

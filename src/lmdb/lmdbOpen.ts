@@ -46,11 +46,16 @@ export function loadLmdb(): OpenLmdb {
  */
 export const OPEN_OPTIONS = { eventTurnBatching: false, overlappingSync: false } as const;
 
-/** The root database and its two sub-databases. */
+/**
+ * The root database and its sub-databases. `meta` holds what is not a task
+ * (the breaker's state); a read-only open of a store made before it existed
+ * has none.
+ */
 export interface LmdbHandles {
   root: RootDatabase;
   tasks: Database<string, TaskKey>;
   dead: Database<string, number>;
+  meta: Database<string, string> | undefined;
 }
 
 /** Opens the data file at `path` with {@link OPEN_OPTIONS}. */
@@ -64,6 +69,8 @@ export function openHandles(
     root,
     tasks: root.openDB<string, TaskKey>({ name: 'tasks', encoding: 'string' }),
     dead: root.openDB<string, number>({ name: 'dead', encoding: 'string' }),
+    // lmdb returns undefined, without throwing, for a sub-database a read-only open cannot create.
+    meta: root.openDB<string, string>({ name: 'meta', encoding: 'string' }) ?? undefined,
   };
 }
 

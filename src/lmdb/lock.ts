@@ -21,9 +21,20 @@ import { BacklogLockedError } from '../errors/BacklogLockedError.js';
 /**
  * Locks held by this process, by the real path of their file (so a symlink
  * or `..` in a store's path names the same lock): the inode of our lock
- * file, and the path the store was opened by, for messages.
+ * file, and the path the store was opened by, for messages. Kept on
+ * `globalThis`, so two copies of this library loaded in one process (a
+ * bundle beside node_modules, say) see each other's locks: otherwise a lock
+ * naming this process would look like a previous life of its pid, and the
+ * second copy would take it over.
  */
-const heldHere = new Map<string, { ino: bigint; location: string }>();
+const heldHere: Map<string, { ino: bigint; location: string }> = sharedRegistry();
+
+function sharedRegistry(): Map<string, { ino: bigint; location: string }> {
+  const key = Symbol.for('xstate-sync-worker.lmdb.heldLocks.v1');
+  const global = globalThis as { [key]?: Map<string, { ino: bigint; location: string }> };
+  global[key] ??= new Map();
+  return global[key];
+}
 
 /** A lock file's name. */
 const LOCK_FILE = 'worker.lock';
@@ -68,6 +79,7 @@ export function acquireLock(directory: string, location: string): () => void {
     throw new BacklogLockedError(location, process.pid, {
       sameProcess: true,
       heldAs: mine.location,
+      lockFile: file,
     });
   }
   let outcome: Take;
@@ -77,7 +89,7 @@ export function acquireLock(directory: string, location: string): () => void {
     if (error instanceof BacklogError) throw error;
     throw lockFailure(location, file, error);
   }
-  if (!outcome.taken) throw new BacklogLockedError(location, outcome.holder?.pid);
+  if (!outcome.taken) throw lockedBy(location, file, outcome.holder);
   const ino = statSync(file, { bigint: true }).ino;
   heldHere.set(file, { ino, location });
   return () => release(file, ino);
@@ -240,6 +252,15 @@ function unlinkQuietly(file: string): void {
   } catch {
     // Already gone: nothing to remove.
   }
+}
+
+function lockedBy(
+  location: string,
+  file: string,
+  holder: LockOwner | undefined,
+): BacklogLockedError {
+  const otherHost = holder !== undefined && holder.host !== hostname() ? holder.host : undefined;
+  return new BacklogLockedError(location, holder?.pid, { otherHost, lockFile: file });
 }
 
 function lockFailure(location: string, file: string, error: unknown): BacklogError {

@@ -3,12 +3,14 @@ import type { breakerMachine } from '../../machines/breaker.machine.js';
 import type { backlogMachine } from '../../machines/projections/backlog.machine.js';
 import type { latencyMachine } from '../../machines/projections/latency.machine.js';
 import type { BacklogOpened, DeadLetter } from '../backlog/types.js';
+import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import { CircuitBreaker } from '../CircuitBreaker.js';
 import { DurableQueue, type DurableQueueHost } from '../durable/DurableQueue.js';
 import { BacklogError } from '../errors/BacklogError.js';
 import { LatencyTracker, type LatencyTrackerOptions } from '../LatencyTracker.js';
 import type { Logger } from '../logger.js';
 import { BreakerGate } from './breakerGate.js';
+import { keepBreakerState } from './breakerResume.js';
 import type { ClosureSource } from './closureSource.js';
 import { DrainLoop } from './drainLoop.js';
 import { DurableSource } from './durableSource.js';
@@ -25,11 +27,14 @@ import type { SyncWorkerActor } from './types.js';
 export function connectBreaker(
   settings: WorkerSettings,
   root: SyncWorkerActor,
+  resumedFrom: BreakerSnapshot | undefined,
 ): CircuitBreaker | undefined {
   if (settings.system.breaker === 'none') return undefined;
   if (settings.breaker !== undefined) return settings.breaker;
   const actor = root.system.get('breaker') as ActorRefFrom<typeof breakerMachine>;
-  return new CircuitBreaker({ logger: settings.logger }, actor);
+  const breaker = new CircuitBreaker({ logger: settings.logger, initialState: resumedFrom }, actor);
+  keepBreakerState(breaker, settings);
+  return breaker;
 }
 
 /** The tracker a worker uses: the one the user gave, a facade over the system's own `tracker` child, or none. */

@@ -96,4 +96,9 @@ function requireBacklog(backlog: unknown): void {
       `${OWNER}: handlers need a backlog: lmdbBacklog({ path }) from 'xstate-sync-worker/lmdb', or memoryBacklog()`,
     );
   }
+  if (store.readOnly === true) {
+    throw new TypeError(
+      `${OWNER}: backlog must be a writable store, and ${store.location} was opened with readOnly: true: a worker must own its store to keep, deliver and remove tasks (readOnly is for looking at a store beside the worker that owns it)`,
+    );
+  }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
-import { durableWorker } from '../support/durable.js';
+import { advance, durableWorker } from '../support/durable.js';
 
 const child = fileURLToPath(new URL('../fixtures/durable-crash-child.ts', import.meta.url));
 const dirs: string[] = [];
@@ -41,7 +41,10 @@ describe('crash safety of the lmdb backlog', () => {
     const flushed = await runAndKill(path, /WAITING/);
     expect(flushed).toBe(150);
 
-    const { worker, remote } = durableWorker({}, lmdbBacklog({ path }));
+    // The killed worker's outage is kept too: the new breaker resumes it, then probes.
+    const { worker, remote, clock } = durableWorker({}, lmdbBacklog({ path }));
+    expect(worker.breaker?.state).toBe('open');
+    await advance(clock, 60_000);
     await worker.onIdle();
     await worker.shutdown();
     const ids = remote.delivered.map((c) => c.id);

@@ -143,8 +143,11 @@ describe('durable tasks at shutdown and restart', () => {
     worker.enqueue({ handler: 'write', payload: 2, key: 'k' });
     await worker.shutdown({ timeoutMs: 10_000 });
     expect(worker.state).toBe('shutdown');
-    // Reopened by the next worker, the store has both, in order.
+    // Reopened by the next worker, the store has both, in order. Its breaker resumes the
+    // outage the store remembers, so the tasks wait for its probe.
     const next = durableWorker({}, backlog);
+    expect(next.worker.breaker?.state).toBe('open');
+    await advance(next.clock, 60_000);
     await next.worker.onIdle();
     expect(next.remote.delivered.map((c) => c.payload)).toEqual([1, 2]);
     expect(next.remote.delivered[0]?.attempt).toBe(2); // the attempt count was kept

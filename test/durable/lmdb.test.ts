@@ -11,7 +11,7 @@ import {
   type SyncWorkerEvents,
 } from '../../src/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
-import { durableWorker } from '../support/durable.js';
+import { advance, durableWorker } from '../support/durable.js';
 import { tempDirs } from '../support/temp-dirs.js';
 
 const hooks = { onCorrupt() {}, onWriteError() {} };
@@ -37,7 +37,10 @@ describe('lmdbBacklog', () => {
     await first.worker.shutdown();
     expect(first.remote.calls).toHaveLength(1);
 
+    // The store remembers the outage: the new worker's breaker resumes it, then probes.
     const second = durableWorker({}, lmdbBacklog({ path }));
+    expect(second.worker.breaker?.state).toBe('open');
+    await advance(second.clock, 60_000);
     await second.worker.onIdle();
     expect(second.remote.deliveredOf('s0')).toEqual([0, 2, 4]);
     expect(second.remote.deliveredOf('s1')).toEqual([1, 3, 5]);

@@ -1,16 +1,19 @@
 import { breakerMachine } from '../../machines/breaker.machine.js';
 import { describeGeneratedPaths } from '../support/transition-coverage.js';
-import { breakerInput, breakerPaths, permitTimeoutMs } from './breaker.paths.js';
+import { breakerSuites, permitTimeoutMs } from './breaker.paths.js';
 
-describeGeneratedPaths('breaker', breakerMachine, [
-  {
-    paths: breakerPaths,
+describeGeneratedPaths(
+  'breaker',
+  breakerMachine,
+  breakerSuites.map(({ label, input, paths, openPeriodMs }) => ({
+    label,
+    paths,
     replay: {
-      input: breakerInput,
+      input,
       delays: {
-        probeInterval: breakerInput.probeIntervalMs,
+        probeInterval: (_, history) => openPeriodMs(history),
         probeTimeout: (_, history) => permitTimeoutMs(history),
       },
     },
-  },
-]);
+  })),
+);

@@ -1,23 +1,36 @@
 /**
  * The breaker's generated paths (the same as `test/generated/breaker.transitions.test.ts`),
- * driven through a real `CircuitBreaker` by its public API alone.
+ * driven through a real `CircuitBreaker` by its public API alone. A resumed breaker is built
+ * from the `initialState` a `toJSON()` gave before a restart, at a fixed wall-clock time.
  */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { SimulatedClock, type SnapshotFrom } from 'xstate';
 import { breakerMachine } from '../../machines/breaker.machine.js';
 import {
   BreakerHalfOpenError,
   BreakerOpenError,
+  type BreakerSnapshot,
   type BreakerState,
   type BreakerStateChange,
   CircuitBreaker,
 } from '../../src/index.js';
-import { breakerInput, breakerPaths, permitTimeoutMs } from '../generated/breaker.paths.js';
-import { describeRuntimePaths, type RuntimeStep } from '../support/runtime-coverage.js';
+import {
+  type BreakerSuite,
+  breakerInput,
+  breakerSuites,
+  permitTimeoutMs,
+  resumedOpenMs,
+} from '../generated/breaker.paths.js';
+import {
+  describeRuntimePathSets,
+  type RuntimeDriver,
+  type RuntimeStep,
+} from '../support/runtime-coverage.js';
 
 type Step = RuntimeStep<typeof breakerMachine>;
 
 interface World {
+  suite: BreakerSuite;
   breaker: CircuitBreaker;
   clock: SimulatedClock;
   /** What the breaker's `stateChange` listener heard. */
@@ -28,9 +41,14 @@ interface World {
   expectedFailures: number;
 }
 
-/** The public state a model snapshot stands for: `half_open`'s substates are internal. */
+/**
+ * The public state a model snapshot stands for: `half_open`'s substates are internal, and
+ * no snapshot shows `starting` (it is left in the step the actor starts in).
+ */
 function publicState(snapshot: SnapshotFrom<typeof breakerMachine>): BreakerState {
-  return typeof snapshot.value === 'string' ? snapshot.value : 'half_open';
+  const { value } = snapshot;
+  if (value === 'starting') throw new Error('a snapshot showed the transient starting state');
+  return typeof value === 'string' ? value : 'half_open';
 }
 
 function isProbing(snapshot: SnapshotFrom<typeof breakerMachine>): boolean {
@@ -38,8 +56,9 @@ function isProbing(snapshot: SnapshotFrom<typeof breakerMachine>): boolean {
 }
 
 /** The delayed step's length: `xstate.after.<delay>.<state id>`. */
-function delayOf({ event, history }: Step): number {
-  if (event.type.startsWith('xstate.after.probeInterval.')) return breakerInput.probeIntervalMs;
+function delayOf(world: World, { event, history }: Step): number {
+  if (event.type.startsWith('xstate.after.probeInterval.'))
+    return world.suite.openPeriodMs(history);
   if (event.type.startsWith('xstate.after.probeTimeout.')) return permitTimeoutMs(history);
   throw new Error(`no delay known for ${event.type}`);
 }
@@ -49,7 +68,7 @@ function delayOf({ event, history }: Step): number {
  * moved yet, then the last 1 ms. This checks the timer's length, not only that it exists.
  */
 function elapse(world: World, step: Step): void {
-  const ms = delayOf(step);
+  const ms = delayOf(world, step);
   world.clock.increment(ms - 1);
   expect(world.breaker.state, `state 1 ms before ${step.event.type}`).toBe(
     publicState(step.before),
@@ -100,57 +119,94 @@ async function expectAdmission(world: World, after: Step['after'], label: string
   expect(ran, `execute() ran fn after ${label}`).toBe(false);
 }
 
-describeRuntimePaths('breaker', breakerMachine, breakerPaths, {
-  setUp(inspect): World {
-    const clock = new SimulatedClock();
-    const breaker = new CircuitBreaker({ ...breakerInput, clock, inspect });
-    const heard: BreakerStateChange[] = [];
-    breaker.on('stateChange', (change) => heard.push(change));
-    return { breaker, clock, heard, expectedChanges: [], expectedFailures: 0 };
-  },
+/** The wall clock while a path runs: a resumed breaker's remaining time is computed from it. */
+const NOW = 1_800_000_000_000;
 
-  step(world, step) {
-    const { breaker } = world;
-    const { event } = step;
-    switch (event.type) {
-      case 'FAILURE':
-        breaker.recordFailure();
-        break;
-      case 'SUCCESS':
-        breaker.recordSuccess();
-        break;
-      case 'PROBE':
-        expect(breaker.allow(event.timeoutMs), 'allow() hands out the permit').toBe(true);
-        break;
-      case 'RESET':
-        breaker.reset();
-        break;
-      default:
-        elapse(world, step);
-    }
-    world.expectedFailures = failuresAfter(world.expectedFailures, step);
-    const from = publicState(step.before);
-    const to = publicState(step.after);
-    if (from !== to) world.expectedChanges.push({ from, to });
+/**
+ * What `toJSON()` gave before the restart each suite resumes from. The half-open one was
+ * saved `open` longer ago than an interval: it resumes ready for its probe.
+ */
+const savedBefore: Record<string, BreakerSnapshot | undefined> = {
+  fresh: undefined,
+  'resumed open': {
+    state: 'open',
+    consecutiveFailures: 2,
+    openedAt: NOW - (breakerInput.probeIntervalMs - resumedOpenMs),
   },
+  'resumed half_open': {
+    state: 'open',
+    consecutiveFailures: 2,
+    openedAt: NOW - 5 * breakerInput.probeIntervalMs,
+  },
+};
 
-  async check(world, step, label) {
-    const { breaker } = world;
-    const { after } = step;
-    expect(breaker.state, `state after ${label}`).toBe(publicState(after));
-    expect(breaker.consecutiveFailures, `consecutiveFailures after ${label}`).toBe(
-      world.expectedFailures,
-    );
-    // The model's count is abstracted above the threshold: compare through the same cap.
-    const cap = (n: number) => Math.min(n, breakerInput.failureThreshold);
-    expect(cap(world.expectedFailures), `failure streak of the model at ${label}`).toBe(
-      cap(after.context.consecutiveFailures),
-    );
-    expect(world.heard, `stateChange events after ${label}`).toEqual(world.expectedChanges);
-    await expectAdmission(world, after, label);
-  },
+function driverFor(suite: BreakerSuite): RuntimeDriver<typeof breakerMachine, World> {
+  return {
+    setUp(inspect): World {
+      vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+      const clock = new SimulatedClock();
+      const initialState = savedBefore[suite.label];
+      const breaker = new CircuitBreaker({ ...breakerInput, clock, inspect, initialState });
+      const heard: BreakerStateChange[] = [];
+      breaker.on('stateChange', (change) => heard.push(change));
+      const expectedFailures = initialState?.consecutiveFailures ?? 0;
+      return { suite, breaker, clock, heard, expectedChanges: [], expectedFailures };
+    },
 
-  tearDown(world) {
-    world.breaker.dispose();
-  },
-});
+    step(world, step) {
+      const { breaker } = world;
+      const { event } = step;
+      switch (event.type) {
+        case 'FAILURE':
+          breaker.recordFailure();
+          break;
+        case 'SUCCESS':
+          breaker.recordSuccess();
+          break;
+        case 'PROBE':
+          expect(breaker.allow(event.timeoutMs), 'allow() hands out the permit').toBe(true);
+          break;
+        case 'RESET':
+          breaker.reset();
+          break;
+        default:
+          elapse(world, step);
+      }
+      world.expectedFailures = failuresAfter(world.expectedFailures, step);
+      const from = publicState(step.before);
+      const to = publicState(step.after);
+      if (from !== to) world.expectedChanges.push({ from, to });
+    },
+
+    async check(world, step, label) {
+      const { breaker } = world;
+      const { after } = step;
+      expect(breaker.state, `state after ${label}`).toBe(publicState(after));
+      expect(breaker.consecutiveFailures, `consecutiveFailures after ${label}`).toBe(
+        world.expectedFailures,
+      );
+      // The model's count is abstracted above the threshold: compare through the same cap.
+      const cap = (n: number) => Math.min(n, breakerInput.failureThreshold);
+      expect(cap(world.expectedFailures), `failure streak of the model at ${label}`).toBe(
+        cap(after.context.consecutiveFailures),
+      );
+      expect(world.heard, `stateChange events after ${label}`).toEqual(world.expectedChanges);
+      await expectAdmission(world, after, label);
+    },
+
+    tearDown(world) {
+      world.breaker.dispose();
+      vi.useRealTimers();
+    },
+  };
+}
+
+describeRuntimePathSets(
+  'breaker',
+  breakerMachine,
+  breakerSuites.map((suite) => ({
+    label: suite.label,
+    paths: suite.paths,
+    driver: driverFor(suite),
+  })),
+);

@@ -34,6 +34,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type BacklogRecord,
   type BacklogStore,
+  CircuitBreaker,
   memoryBacklog,
   SyncWorker,
 } from '../../../src/index.js';
@@ -90,7 +91,9 @@ describe('replay racing a group commit (found by the crash loop)', () => {
   it('a record read back before its commit resolves is delivered once, in order', async () => {
     const inner = memoryBacklog();
 
-    // A first life keeps one task in each of keys a and k: the remote is down.
+    // A first life keeps one task in each of keys a and k: the remote is down. Its breaker is
+    // one of its own making, which the store does not keep, so the next life starts closed.
+    const outage = new CircuitBreaker({ failureThreshold: 1, probeIntervalMs: 3_600_000 });
     const first = new SyncWorker({
       backlog: inner,
       handlers: {
@@ -98,12 +101,13 @@ describe('replay racing a group commit (found by the crash loop)', () => {
           throw new Error('connection refused');
         },
       },
-      breaker: { failureThreshold: 1, probeIntervalMs: 3_600_000 },
+      breaker: outage,
     });
     first.enqueue({ handler: 'write', payload: {}, key: 'a', id: 'a-0' });
     first.enqueue({ handler: 'write', payload: {}, key: 'k', id: 'k-0' });
     await first.flush();
     await first.shutdown();
+    outage.dispose();
 
     // The next life replays them, with the remote up. a-0 goes first and is held.
     const gated = visibleBeforeDurable(inner);

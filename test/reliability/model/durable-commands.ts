@@ -147,13 +147,22 @@ function noteEnd(r: DurableWorld, gen: number, slot: string, no?: number): void 
   if (no === undefined || r.inFlight.get(slot) === no) r.inFlight.delete(slot);
 }
 
+/**
+ * The store without `saveBreaker` (it is optional): every worker's breaker starts closed,
+ * as the model's restart says. Resuming an outage across a restart, what a store that keeps
+ * the breaker's state does, is tested in test/durable/breaker.restart.test.ts.
+ */
+function withoutBreakerState(store: BacklogStore): BacklogStore {
+  return Object.assign(Object.create(store) as BacklogStore, { saveBreaker: undefined });
+}
+
 /** A fresh model and real system with the same settings. */
 export function createDurableWorld(params: DurableParams) {
   const { logger, lines } = recordingLogger();
   const real: DurableWorld = {
     params,
     clock: new SteppingClock(),
-    backlog: memoryBacklog(),
+    backlog: withoutBreakerState(memoryBacklog()),
     log: [],
     logLines: lines,
     logger,
