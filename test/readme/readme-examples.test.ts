@@ -66,7 +66,7 @@ setInterval(() => {}, 60_000);
 
 function writeExample(name: string, prelude: string, example: string, epilogue = ''): string {
   const file = join(dir, `${name}.ts`);
-  writeFileSync(file, `${prelude}\n${pointedAtSources(example, file)}\n${epilogue}\n`);
+  writeFileSync(file, pointedAtSources(`${prelude}\n${example}\n${epilogue}\n`, file));
   return file;
 }
 
