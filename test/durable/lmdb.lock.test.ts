@@ -19,19 +19,10 @@ import { BacklogLockedError } from '../../src/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
 import { durableWorker } from '../support/durable.js';
 import { tempDirs } from '../support/temp-dirs.js';
+import { thrownBy } from '../support/thrown.js';
 
 const RACE_CHILD = fileURLToPath(new URL('../fixtures/lock-race-child.ts', import.meta.url));
 const tempDir = tempDirs('xsw-lock-');
-
-/** What a constructor threw, if anything. */
-function thrownBy(make: () => unknown): unknown {
-  try {
-    make();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe('two workers in one process on one store', () => {
   it.each([

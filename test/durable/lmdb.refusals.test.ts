@@ -21,6 +21,7 @@ import { lmdbBacklog } from '../../src/lmdb/index.js';
 import { lmdbBacklogWith } from '../../src/lmdb/lmdbBacklog.js';
 import { advance, durableWorker } from '../support/durable.js';
 import { tempDirs } from '../support/temp-dirs.js';
+import { thrownBy } from '../support/thrown.js';
 
 const OPEN_CHILD = fileURLToPath(new URL('../fixtures/open-store-child.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,16 +43,6 @@ function openInChild(path: string): Promise<{ stdout: string }> {
 
 const tempDir = tempDirs('xsw-refuse-');
 const hooks = { onCorrupt() {}, onWriteError() {} };
-
-/** What `make` threw, if anything. */
-function thrownBy(make: () => unknown): unknown {
-  try {
-    make();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 function record(seq: number, payload: string): BacklogRecord {
   return { seq, id: `id-${seq}`, key: 'k', handler: 'write', payload, attempts: 0, enqueuedAt: 1 };
