@@ -23,6 +23,7 @@ import type { DrainLoop } from './worker/drainLoop.js';
 import type { DurableSource } from './worker/durableSource.js';
 import { WorkerEffects } from './worker/effects.js';
 import { Fates } from './worker/fates.js';
+import { registerParts } from './worker/internals.js';
 import { LifecycleBridge, runtimeSystemMachine } from './worker/lifecycle.js';
 import { workerSettings } from './worker/options.js';
 import { workerStats } from './worker/stats.js';
@@ -127,6 +128,7 @@ export class SyncWorker {
       tracker: this.latencyTracker,
     });
     this.#drain = this.#parts.drain;
+    registerParts(this, this.#parts);
     const detachBreaker = this.breaker?.on('stateChange', (change) => {
       if (this.#events.has('breakerStateChange')) this.#events.emit('breakerStateChange', change);
       this.#drain.breakerChanged(change);
