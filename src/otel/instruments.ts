@@ -50,7 +50,8 @@ export const RUN_DURATION_BUCKETS = [
 export interface Instruments {
   tasks: ObservableCounter;
   retries: ObservableCounter;
-  runDuration: Histogram;
+  /** Absent with `durations: false`. */
+  runDuration: Histogram | undefined;
   queueSize: ObservableUpDownCounter;
   runsActive: ObservableUpDownCounter;
   backlogSize: ObservableUpDownCounter;
@@ -63,8 +64,8 @@ export interface Instruments {
   observables: Observable[];
 }
 
-/** Creates (or, on a meter that has them, gets) the instruments on `meter`. */
-export function createInstruments(meter: Meter): Instruments {
+/** Creates (or, on a meter that has them, gets) the instruments on `meter`; the histogram only with `durations`. */
+export function createInstruments(meter: Meter, durations: boolean): Instruments {
   const m = SYNC_WORKER_METRICS;
   const counter = (name: string, unit: string, description: string) =>
     meter.createObservableCounter(name, { unit, description, valueType: INT });
@@ -75,11 +76,13 @@ export function createInstruments(meter: Meter): Instruments {
   const made = {
     tasks: counter(m.tasks, '{task}', 'Tasks that reached a fate, by fate and task name'),
     retries: counter(m.retries, '{retry}', 'Failed durable runs scheduled to run again'),
-    runDuration: meter.createHistogram(m.runDuration, {
-      unit: 's',
-      description: 'Duration of each run of a task (or batch) by the worker',
-      advice: { explicitBucketBoundaries: RUN_DURATION_BUCKETS },
-    }),
+    runDuration: durations
+      ? meter.createHistogram(m.runDuration, {
+          unit: 's',
+          description: 'Duration of each run of a task (or batch) by the worker',
+          advice: { explicitBucketBoundaries: RUN_DURATION_BUCKETS },
+        })
+      : undefined,
     queueSize: upDown(m.queueSize, '{task}', 'Tasks waiting in memory'),
     runsActive: upDown(m.runsActive, '{run}', 'Runs in flight'),
     backlogSize: upDown(m.backlogSize, '{task}', 'Durable tasks kept, not yet delivered or dead'),

@@ -12,7 +12,7 @@ import {
   MAX_ERROR_TYPES,
   OTHER_TASK_NAME,
 } from '../../src/otel/index.js';
-import { countOf, otelHarness, pointsWhere, valueOf } from '../support/otel.js';
+import { countOf, otelHarness, pointsWhere, pointValue } from '../support/otel.js';
 import { recordingTask } from '../support/tasks.js';
 import { simulatedWorker } from '../support/worker.js';
 
@@ -75,7 +75,7 @@ describe('instrument(): bounded names', () => {
     const points = await collect();
     expect(pointsWhere(points, M.tasks, { 'messaging.destination.name': 'before' })).toEqual([]);
     expect(
-      valueOf(points, M.tasks, {
+      pointValue(points, M.tasks, {
         'messaging.destination.name': 'after',
         'sync_worker.task.fate': 'succeeded',
       }),
@@ -103,7 +103,22 @@ describe('instrument(): runs and batches', () => {
       'messaging.destination.name': 'addMessages',
       'sync_worker.task.fate': 'succeeded',
     };
-    expect(valueOf(points, M.tasks, succeeded)).toBe(5);
+    expect(pointValue(points, M.tasks, succeeded)).toBe(5);
+    await worker.shutdown();
+  });
+
+  it('durations: false records no run, and still counts every fate', async () => {
+    const { worker } = simulatedWorker();
+    const { meter, collect } = otel();
+    instrument(worker, { meter, durations: false });
+    await runNamed(worker, ['write', 'write']);
+    const points = await collect();
+    expect(pointsWhere(points, M.runDuration)).toEqual([]);
+    const succeeded = {
+      'messaging.destination.name': 'write',
+      'sync_worker.task.fate': 'succeeded',
+    };
+    expect(pointValue(points, M.tasks, succeeded)).toBe(2);
     await worker.shutdown();
   });
 
@@ -208,6 +223,12 @@ describe('instrument(): bad input', () => {
       () => instrument(simulatedWorker().worker, { meter: meter(), maxNames: '5' as never }),
       TypeError,
       /maxNames/,
+    ],
+    [
+      'durations "no"',
+      () => instrument(simulatedWorker().worker, { meter: meter(), durations: 'no' as never }),
+      TypeError,
+      /durations must be a boolean/,
     ],
   ])('refuses %s', (_, call, ErrorClass, message) => {
     expect(call).toThrow(ErrorClass);

@@ -10,7 +10,7 @@ import { NonRetryableError, SyncWorker } from '../../src/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
 import { instrument, SYNC_WORKER_METRICS as M } from '../../src/otel/index.js';
 import { advance } from '../support/durable.js';
-import { countOf, otelHarness, type Point, pointsWhere, valueOf } from '../support/otel.js';
+import { countOf, otelHarness, type Point, pointsWhere, pointValue } from '../support/otel.js';
 import { controlledTask, settled } from '../support/tasks.js';
 import { tempDirs } from '../support/temp-dirs.js';
 
@@ -103,16 +103,16 @@ describe('instrument(): a worker through an outage, as the SDK exports it', () =
     vi.setSystemTime(T0 + 30_000);
 
     const during = await collect();
-    expect(valueOf(during, M.tasks, fate('track', 'succeeded'))).toBe(4);
-    expect(valueOf(during, M.tasks, fate('track', 'dropped'))).toBe(1);
-    expect(valueOf(during, M.tasks, fate('track', 'failed'))).toBe(1);
-    expect(valueOf(during, M.tasks, fate('track', 'refused'))).toBe(1);
-    expect(valueOf(during, M.tasks, fate('slow', 'timed_out'))).toBe(1);
-    expect(valueOf(during, M.tasks, fate('hold', 'succeeded'))).toBe(1);
-    expect(valueOf(during, M.tasks, fate('write', 'succeeded'))).toBe(2);
-    expect(valueOf(during, M.tasks, fate('write', 'dead_lettered'))).toBe(1);
-    expect(valueOf(during, M.tasks, fate('write', 'failed'))).toBe(0);
-    expect(valueOf(during, M.retries, { 'messaging.destination.name': 'write' })).toBe(1);
+    expect(pointValue(during, M.tasks, fate('track', 'succeeded'))).toBe(4);
+    expect(pointValue(during, M.tasks, fate('track', 'dropped'))).toBe(1);
+    expect(pointValue(during, M.tasks, fate('track', 'failed'))).toBe(1);
+    expect(pointValue(during, M.tasks, fate('track', 'refused'))).toBe(1);
+    expect(pointValue(during, M.tasks, fate('slow', 'timed_out'))).toBe(1);
+    expect(pointValue(during, M.tasks, fate('hold', 'succeeded'))).toBe(1);
+    expect(pointValue(during, M.tasks, fate('write', 'succeeded'))).toBe(2);
+    expect(pointValue(during, M.tasks, fate('write', 'dead_lettered'))).toBe(1);
+    expect(pointValue(during, M.tasks, fate('write', 'failed'))).toBe(0);
+    expect(pointValue(during, M.retries, { 'messaging.destination.name': 'write' })).toBe(1);
 
     // One histogram point per name and error type: a run, never a task id or key.
     expect(countOf(during, M.runDuration, run('track'))).toBe(4);
@@ -120,27 +120,29 @@ describe('instrument(): a worker through an outage, as the SDK exports it', () =
     expect(countOf(during, M.runDuration, run('write'))).toBe(2);
     expect(countOf(during, M.runDuration, run('write', 'NonRetryableError'))).toBe(1);
     expect(countOf(during, M.runDuration, run('write', 'Error'))).toBe(1);
-    const timedOut = valueOf(during, M.runDuration, run('slow', 'TaskTimeoutError'));
+    const timedOut = pointValue(during, M.runDuration, run('slow', 'TaskTimeoutError'));
     expect(timedOut).toMatchObject({ count: 1, sum: 0.1 });
-    expect(valueOf(during, M.runDuration, run('hold'))).toMatchObject({ count: 1, sum: 0.03 });
+    expect(pointValue(during, M.runDuration, run('hold'))).toMatchObject({ count: 1, sum: 0.03 });
     expect(pointsWhere(during, M.runDuration)[0]?.attributes).toMatchObject({
       'messaging.system': 'xstate-sync-worker',
       'messaging.operation.name': 'process',
       'sync_worker.name': 'writes',
     });
 
-    expect(valueOf(during, M.breakerState, { 'sync_worker.breaker.state': 'open' })).toBe(1);
-    expect(valueOf(during, M.breakerState, { 'sync_worker.breaker.state': 'closed' })).toBe(0);
-    expect(valueOf(during, M.lifecycleState, { 'sync_worker.lifecycle.state': 'blocked' })).toBe(1);
-    expect(valueOf(during, M.backlogSize)).toBe(2);
-    expect(valueOf(during, M.backlogOldestAge)).toBe(30);
-    expect(valueOf(during, M.queueSize, { 'sync_worker.task.kind': 'durable' })).toBe(
+    expect(pointValue(during, M.breakerState, { 'sync_worker.breaker.state': 'open' })).toBe(1);
+    expect(pointValue(during, M.breakerState, { 'sync_worker.breaker.state': 'closed' })).toBe(0);
+    expect(pointValue(during, M.lifecycleState, { 'sync_worker.lifecycle.state': 'blocked' })).toBe(
+      1,
+    );
+    expect(pointValue(during, M.backlogSize)).toBe(2);
+    expect(pointValue(during, M.backlogOldestAge)).toBe(30);
+    expect(pointValue(during, M.queueSize, { 'sync_worker.task.kind': 'durable' })).toBe(
       worker.stats().backlogInMemory,
     );
-    expect(valueOf(during, M.queueSize, { 'sync_worker.task.kind': 'closure' })).toBe(0);
-    expect(valueOf(during, M.runsActive)).toBe(0);
-    expect(valueOf(during, M.timeout)).toBe(0.1);
-    expect(valueOf(during, M.latencyP95)).toBe((worker.latencyTracker?.p95 as number) / 1_000);
+    expect(pointValue(during, M.queueSize, { 'sync_worker.task.kind': 'closure' })).toBe(0);
+    expect(pointValue(during, M.runsActive)).toBe(0);
+    expect(pointValue(during, M.timeout)).toBe(0.1);
+    expect(pointValue(during, M.latencyP95)).toBe((worker.latencyTracker?.p95 as number) / 1_000);
     expectNoIdOrKey(during);
 
     // Recovery: the probe delivers the oldest kept task, the breaker closes, the backlog drains.
@@ -149,19 +151,21 @@ describe('instrument(): a worker through an outage, as the SDK exports it', () =
     await worker.onIdle();
     await advance(clock, 1); // idleAfterMs
     const after = await collect();
-    expect(valueOf(after, M.breakerState, { 'sync_worker.breaker.state': 'closed' })).toBe(1);
-    expect(valueOf(after, M.breakerState, { 'sync_worker.breaker.state': 'open' })).toBe(0);
-    expect(valueOf(after, M.tasks, fate('write', 'succeeded'))).toBe(4);
-    expect(valueOf(after, M.backlogSize)).toBe(0);
-    expect(valueOf(after, M.backlogOldestAge)).toBe(0);
-    expect(valueOf(after, M.lifecycleState, { 'sync_worker.lifecycle.state': 'idle' })).toBe(1);
+    expect(pointValue(after, M.breakerState, { 'sync_worker.breaker.state': 'closed' })).toBe(1);
+    expect(pointValue(after, M.breakerState, { 'sync_worker.breaker.state': 'open' })).toBe(0);
+    expect(pointValue(after, M.tasks, fate('write', 'succeeded'))).toBe(4);
+    expect(pointValue(after, M.backlogSize)).toBe(0);
+    expect(pointValue(after, M.backlogOldestAge)).toBe(0);
+    expect(pointValue(after, M.lifecycleState, { 'sync_worker.lifecycle.state': 'idle' })).toBe(1);
 
     await worker.shutdown();
     const stopped = await collect();
-    expect(valueOf(stopped, M.lifecycleState, { 'sync_worker.lifecycle.state': 'shutdown' })).toBe(
-      1,
+    expect(
+      pointValue(stopped, M.lifecycleState, { 'sync_worker.lifecycle.state': 'shutdown' }),
+    ).toBe(1);
+    expect(pointValue(stopped, M.lifecycleState, { 'sync_worker.lifecycle.state': 'idle' })).toBe(
+      0,
     );
-    expect(valueOf(stopped, M.lifecycleState, { 'sync_worker.lifecycle.state': 'idle' })).toBe(0);
   });
 
   it('reports the instruments with their units', async () => {

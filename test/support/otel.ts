@@ -74,7 +74,7 @@ export function pointsWhere(points: readonly Point[], metric: string, attributes
 }
 
 /** The value of the one point of `metric` with `attributes`; throws unless exactly one matches. */
-export function valueOf(points: readonly Point[], metric: string, attributes: Attributes = {}) {
+export function pointValue(points: readonly Point[], metric: string, attributes: Attributes = {}) {
   const found = pointsWhere(points, metric, attributes);
   if (found.length !== 1) {
     throw new Error(
@@ -86,5 +86,5 @@ export function valueOf(points: readonly Point[], metric: string, attributes: At
 
 /** The count of the one histogram point of `metric` with `attributes`. */
 export function countOf(points: readonly Point[], metric: string, attributes: Attributes = {}) {
-  return (valueOf(points, metric, attributes) as Histogram).count;
+  return (pointValue(points, metric, attributes) as Histogram).count;
 }
