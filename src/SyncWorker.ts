@@ -24,8 +24,10 @@ import type { DrainLoop } from './worker/drainLoop.js';
 import type { DurableSource } from './worker/durableSource.js';
 import { WorkerEffects } from './worker/effects.js';
 import { Fates } from './worker/fates.js';
+import { type HealthOptions, type WorkerHealth, workerHealth } from './worker/health.js';
+import { registerParts } from './worker/internals.js';
 import { LifecycleBridge, runtimeSystemMachine } from './worker/lifecycle.js';
-import { workerSettings } from './worker/options.js';
+import { type WorkerSettings, workerSettings } from './worker/options.js';
 import { workerStats } from './worker/stats.js';
 import {
   SYNC_WORKER_EVENTS,
@@ -74,6 +76,8 @@ export class SyncWorker {
   readonly #effects: WorkerEffects;
   /** Every part, for stats() and release; the hot paths keep their own references below. */
   readonly #parts: WorkerParts;
+  /** The `health` option's thresholds. */
+  readonly #health: WorkerSettings['health'];
   // True from the first accepted task: `isRunning` reports it; nothing decides on it.
   #started = false;
 
@@ -85,6 +89,7 @@ export class SyncWorker {
     const settings = workerSettings(options);
     this.name = settings.name;
     this.#logger = settings.logger;
+    this.#health = settings.health;
     this.#events = new Emitter<SyncWorkerEvents>(SYNC_WORKER_EVENTS, (type, error) =>
       this.#logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
     );
@@ -129,6 +134,7 @@ export class SyncWorker {
       tracker: this.latencyTracker,
     });
     this.#drain = this.#parts.drain;
+    registerParts(this, this.#parts);
     const detachBreaker = this.breaker?.on('stateChange', (change) => {
       if (this.#events.has('breakerStateChange')) this.#events.emit('breakerStateChange', change);
       this.#drain.breakerChanged(change);
@@ -252,6 +258,15 @@ export class SyncWorker {
   /** A snapshot of the counters and states. */
   stats(): SyncWorkerStats {
     return workerStats(this.#parts);
+  }
+
+  /**
+   * The worker's health now, for readiness and liveness probes: `ok`,
+   * `degraded` or `down`, with a typed reason for each finding (see
+   * {@link WorkerHealth}). `options` overrides the `health` option's thresholds for this call.
+   */
+  health(options?: HealthOptions): WorkerHealth {
+    return workerHealth(this.#parts, this.#health, options);
   }
 
   #enqueueDurable(task: DurableTaskInput): boolean {

@@ -81,6 +81,12 @@ export type {
 export { MAX_KEY_LENGTH } from './taskValidation.js';
 export { MAX_DELAY_MS } from './validate.js';
 export { MAX_BATCH_SIZE } from './worker/handlerOptions.js';
+export type {
+  HealthOptions,
+  HealthReason,
+  HealthStatus,
+  WorkerHealth,
+} from './worker/health.js';
 export { MAX_CONCURRENCY } from './worker/options.js';
 export {
   DEFAULT_TASK_TIMEOUT_MS,

@@ -37,7 +37,8 @@ export interface DurableQueueSettings {
  */
 export class DurableQueue {
   private readonly store: BacklogStore;
-  private readonly lanes: Lanes;
+  /** The per-key lanes; also read for the age of the oldest pending task (`lanes.oldestEnqueuedAt()`). */
+  readonly lanes: Lanes;
   private readonly commits: GroupCommit;
   private readonly retries: RetryTimer;
   private seq: number;
@@ -59,6 +60,7 @@ export class DurableQueue {
       maxCached: settings.maxCached,
       readableThrough: () => this.readableThrough(),
       writesInFlight: () => this.commits.isCommitting || this.requeueFloors.length > 0,
+      oldestWriting: () => this.commits.oldestUnsettled,
       onSpill: (spilled) => this.send({ type: spilled ? 'SPILLED' : 'CAUGHT_UP' }),
     });
     this.commits = new GroupCommit(settings.store, settings.nextSeq, {

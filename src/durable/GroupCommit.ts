@@ -57,6 +57,11 @@ export class GroupCommit {
     return (this.inFlight ?? this.batch)[0]?.seq ?? Number.POSITIVE_INFINITY;
   }
 
+  /** The oldest record whose commit has not ended, if any. */
+  get oldestUnsettled(): BacklogRecord | undefined {
+    return (this.inFlight ?? this.batch)[0];
+  }
+
   /** Adds an accepted record to the next commit. */
   add(record: BacklogRecord): void {
     this.lastAcceptedSeq = record.seq;

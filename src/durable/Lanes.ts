@@ -14,6 +14,8 @@ export interface LanesSettings {
   readableThrough(): number;
   /** Whether a commit or requeue is in flight. */
   writesInFlight(): boolean;
+  /** The oldest record still being written, not yet in a lane. */
+  oldestWriting(): BacklogRecord | undefined;
   /** Some lane's records now wait in the store (`true`), or none does any more (`false`). */
   onSpill(spilled: boolean): void;
 }
@@ -59,6 +61,26 @@ export class Lanes {
   /** The head of the lane in front of the rotation, left in place. */
   peek(): BacklogRecord | undefined {
     return this.ready.peek()?.head;
+  }
+
+  /**
+   * The wall-clock enqueue time of the oldest pending task, if any: the
+   * oldest of the keys' heads and of the records still being written. A
+   * key's head is in memory, or first after its cursor in the store (one
+   * read of one record; nothing is taken). O(keys): for gauges and health
+   * checks, not for the hot path.
+   */
+  oldestEnqueuedAt(): number | undefined {
+    let oldest = this.settings.oldestWriting()?.enqueuedAt;
+    for (const lane of this.lanes.values()) {
+      const head =
+        lane.head ??
+        (lane.stored ? this.settings.store.read(lane.key, lane.cursor, 1)[0] : undefined);
+      if (head !== undefined && (oldest === undefined || head.enqueuedAt < oldest)) {
+        oldest = head.enqueuedAt;
+      }
+    }
+    return oldest;
   }
 
   /** A key with records left in the store by an earlier life: it reads them back in turn. */

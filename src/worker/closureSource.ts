@@ -33,7 +33,8 @@ export class ClosureSource implements TaskSource<ClosureRun> {
   private nextLane: ClosureLane | undefined;
 
   constructor(
-    private readonly maxQueue: number,
+    /** Most tasks that may wait (the `maxQueue` option). */
+    readonly maxQueue: number,
     private readonly fates: Fates,
   ) {}
 

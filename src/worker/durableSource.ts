@@ -52,6 +52,12 @@ export class DurableSource implements TaskSource<DurableWork> {
     return this.queue.inMemory;
   }
 
+  /** How long ago (wall-clock ms) the oldest pending task was enqueued, or `undefined` with none. O(keys). */
+  oldestAgeMs(): number | undefined {
+    const at = this.queue.lanes.oldestEnqueuedAt();
+    return at === undefined ? undefined : Math.max(0, this.wallClock() - at);
+  }
+
   /** The record kept for a validated task, with a copy of its payload. */
   private record(task: DurableTaskInput): Omit<BacklogRecord, 'seq'> {
     return {

@@ -5,6 +5,7 @@ import type { QueueOverflowError } from '../errors/QueueOverflowError.js';
 import type { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
 import type { Logger } from '../logger.js';
 import type { DurableTask, SyncTask } from '../task.js';
+import type { FateTally } from './fateTally.js';
 import type { SyncWorkerEvents } from './types.js';
 
 const OWNER = 'SyncWorker';
@@ -39,6 +40,11 @@ export class Fates {
   retriedCount = 0;
   /** Durable tasks moved to the dead letters. */
   deadLetteredCount = 0;
+  /**
+   * The same fates per task name, only while a reader attached it (the
+   * OpenTelemetry instrumentation); otherwise one field check per fate.
+   */
+  tally: FateTally | undefined = undefined;
 
   constructor(
     private readonly events: Emitter<SyncWorkerEvents>,
@@ -48,6 +54,7 @@ export class Fates {
 
   succeeded(task: AnyTask, result: unknown, durationMs: number): void {
     this.completed++;
+    if (this.tally !== undefined) this.tally.rowOf(task).succeeded++;
     const onSuccess = (task as SyncTask).onSuccess;
     if (onSuccess !== undefined) {
       try {
@@ -64,8 +71,8 @@ export class Fates {
   /** An accepted task failed: its run's error, a fail-fast, a shutdown. */
   failed(task: AnyTask, error: Error): void {
     this.failedCount++;
-    this.callFailure(task, error);
-    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
+    if (this.tally !== undefined) this.tally.rowOf(task).failed++;
+    this.tellFailed(task, error);
   }
 
   /** Fails every task of `tasks` with its own error from `errorFor`. */
@@ -81,6 +88,7 @@ export class Fates {
   /** A closure task timed out: that is its fate. */
   timedOut(task: SyncTask, error: TaskTimeoutError, timeoutMs: number): void {
     this.failedCount++;
+    if (this.tally !== undefined) this.tally.rowOf(task).timedOut++;
     this.callFailure(task, error);
     if (this.events.has('taskTimedOut')) {
       this.events.emit('taskTimedOut', { task, error, timeoutMs });
@@ -90,6 +98,7 @@ export class Fates {
   /** The oldest waiting task made room for a new one. */
   dropped(task: SyncTask, error: QueueOverflowError): void {
     this.droppedCount++;
+    if (this.tally !== undefined) this.tally.rowOf(task).dropped++;
     this.callFailure(task, error);
     if (this.events.has('taskDropped')) this.events.emit('taskDropped', { task, error });
   }
@@ -97,6 +106,7 @@ export class Fates {
   /** `enqueue` refused the task; returns `false` for `enqueue` to return. */
   refused(task: AnyTask, error: Error): false {
     this.refusedCount++;
+    if (this.tally !== undefined) this.tally.rowOf(task).refused++;
     this.callFailure(task, error);
     if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
     return false;
@@ -105,6 +115,7 @@ export class Fates {
   /** A durable task's run failed and it will run again after `delayMs`. */
   retried(task: DurableTask, error: Error, attempt: number, delayMs: number): void {
     this.retriedCount++;
+    if (this.tally !== undefined) this.tally.rowOf(task).retried++;
     if (this.events.has('taskRetried')) {
       this.events.emit('taskRetried', { task, error, attempt, delayMs });
     }
@@ -113,6 +124,9 @@ export class Fates {
   /** A durable task went to the dead letters: one `onDeadLetter` call and one `taskFailed`. */
   buried(letter: DeadLetter, error: Error): void {
     this.deadLetteredCount++;
+    // A dead letter is also a failure in stats(), but its own fate per name.
+    this.failedCount++;
+    if (this.tally !== undefined) this.tally.rowOf(letter).deadLettered++;
     if (this.onDeadLetter !== undefined) {
       try {
         this.onDeadLetter(letter, error);
@@ -120,13 +134,19 @@ export class Fates {
         this.logger.error?.(`${OWNER}: onDeadLetter threw`, thrown);
       }
     }
-    this.failed(letter, error);
+    this.tellFailed(letter, error);
   }
 
   /** A group commit failed: its tasks were not kept, and each gets `taskFailed` as its fate. */
   notKept(records: readonly BacklogRecord[], error: BacklogFullError): void {
     this.logger.error?.(`${OWNER}: ${error.message}`, error.cause);
     for (const task of records) this.failed(task, error);
+  }
+
+  /** The callback and the `taskFailed` event of a failure already counted. */
+  private tellFailed(task: AnyTask, error: Error): void {
+    this.callFailure(task, error);
+    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
   }
 
   private callFailure(task: AnyTask, error: Error): void {

@@ -17,6 +17,7 @@ import {
   positiveInteger,
 } from '../validate.js';
 import { handlersOption, type RegisteredHandler } from './handlerOptions.js';
+import { type HealthSettings, healthSettings } from './health.js';
 import type { SyncWorkerOptions } from './types.js';
 
 const OWNER = 'SyncWorker';
@@ -52,6 +53,8 @@ export interface WorkerSettings {
       }
     | undefined;
   onDeadLetter: ((task: DurableTask, error: Error) => void) | undefined;
+  /** The thresholds of `health()`. */
+  health: HealthSettings;
 }
 
 /**
@@ -95,6 +98,7 @@ export function workerSettings(options: unknown): WorkerSettings {
     durable:
       handlers === undefined ? undefined : { store: o.backlog as BacklogStore, handlers, retry },
     onDeadLetter: optionalFunction(OWNER, 'onDeadLetter', o.onDeadLetter),
+    health: healthSettings(`${OWNER}: health`, o.health),
   };
 }
 

@@ -25,6 +25,13 @@ export type RunTracer = (
 ) => void;
 
 /**
+ * Hears every run that ended with an outcome: its task (as the source ran
+ * it), how long it took on the worker's clock, and its error if it failed or
+ * timed out. Set only while instrumented (`xstate-sync-worker/otel`).
+ */
+export type RunObserver = (task: unknown, durationMs: number, error: Error | undefined) => void;
+
+/**
  * Runs up to `concurrency` tasks at a time, each under its own deadline: it
  * starts a task's code, settles its outcome once (a late one, after a timeout
  * or shutdown, is ignored), feeds the latency tracker and the breaker, and
@@ -48,6 +55,8 @@ export class Runner {
   private stopped = false;
   // Who hears that a run ended: set once by `connect`, before the first run.
   private host: RunnerHost = NO_HOST;
+  /** Hears each run's outcome and duration while instrumented; one field check per run otherwise. */
+  observer: RunObserver | undefined = undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -158,12 +167,14 @@ export class Runner {
     const now = this.ended();
     const durationMs = now - startedAt;
     if (ok) {
+      this.observer?.(task, durationMs, undefined);
       this.tracker?.observe(durationMs);
       if (probe || source.reportsOutcome?.(task) !== false) this.gate.succeeded(generation);
       this.trace?.({ type: 'trace.taskSettled', name: nameOf(task), outcome: 'succeeded' });
       source.succeeded(task, value, durationMs);
     } else {
       const error = toError(value);
+      this.observer?.(task, durationMs, error);
       if (probe || source.reportsOutcome?.(task, error) !== false) {
         this.gate.failed(error, generation);
       }
@@ -174,7 +185,7 @@ export class Runner {
   }
 
   private timeOut(slot: RunSlot, now: number): void {
-    const { source, task, run, generation } = slot;
+    const { source, task, run, generation, startedAt } = slot;
     if (source === undefined || run === undefined) return;
     this.release(slot);
     retireSettlers(slot);
@@ -186,6 +197,7 @@ export class Runner {
     });
     // A censored sample: the call took at least this long, so the p95 rises during a slowdown.
     this.tracker?.observe(timeoutMs);
+    this.observer?.(task, now - startedAt, error);
     this.gate.failed(error, generation);
     run.abort(error);
     this.trace?.({ type: 'trace.taskSettled', name: nameOf(task), outcome: 'timedOut' });
@@ -239,8 +251,8 @@ export class Runner {
   };
 }
 
-/** A task's name for trace events. */
-function nameOf(task: unknown): string {
+/** The name of a task as the runner holds it (a closure run, a durable record or batch): for traces and metrics. */
+export function nameOf(task: unknown): string {
   const t = task as { handler?: string; name?: string; task?: { name?: string } };
   return t.handler ?? t.task?.name ?? t.name ?? 'sync';
 }

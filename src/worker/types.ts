@@ -15,6 +15,7 @@ import type { Inspect } from '../inspect.js';
 import type { LatencyTracker, LatencyTrackerOptions } from '../LatencyTracker.js';
 import type { Logger } from '../logger.js';
 import type { DurableHandlerEntry, DurableTask, SyncTask } from '../task.js';
+import type { HealthOptions } from './health.js';
 
 /** The task timeout when the worker has no latency tracker (`latencyTracker: false`). */
 export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
@@ -88,6 +89,8 @@ export interface SyncWorkerOptions {
    * either way. `0` goes idle at once. Default 1.
    */
   idleAfterMs?: number;
+  /** The thresholds of {@link SyncWorker.health}'s verdict. See {@link HealthOptions}. */
+  health?: HealthOptions;
 }
 
 /** The worker's lifecycle state. */
