@@ -8,6 +8,7 @@ import { BreakerOpenError } from './errors/BreakerOpenError.js';
 import { createCheapError } from './errors/SyncWorkerError.js';
 import type { Inspect } from './inspect.js';
 import { type Logger, quietLogger } from './logger.js';
+import { optionNames, refuseUnknownOptions } from './optionNames.js';
 import {
   clockOption,
   delayMs,
@@ -57,9 +58,27 @@ const OWNER = 'CircuitBreaker';
 const OPEN_MESSAGE = 'circuit breaker open';
 const HALF_OPEN_MESSAGE = 'circuit breaker half-open: its one probe is in flight';
 
-/** The settings of a breaker, validated, as its machine takes them. */
-export function breakerSettings(owner: string, options: unknown) {
+/** Options a breaker built by a `SyncWorker` takes from the worker, not from its own options. */
+export const WORKER_PROVIDED_BREAKER_OPTIONS = ['clock', 'inspect', 'logger'] as const;
+
+/** The options a breaker's machine takes: all that a worker's own breaker accepts. One line per option. */
+const SETTING_NAMES = optionNames<
+  Omit<CircuitBreakerOptions, (typeof WORKER_PROVIDED_BREAKER_OPTIONS)[number]>
+>()(['failureThreshold', 'probeIntervalMs', 'probeTimeoutMs']);
+
+/** Every option of {@link CircuitBreakerOptions}. */
+const OPTION_NAMES = [...SETTING_NAMES, ...WORKER_PROVIDED_BREAKER_OPTIONS];
+
+/**
+ * The settings of a breaker, validated, as its machine takes them.
+ * `standalone`: the options of `new CircuitBreaker`, which may also hold the
+ * clock, inspector and logger; otherwise those of a worker's own breaker.
+ *
+ * @throws TypeError naming an option no breaker reads.
+ */
+export function breakerSettings(owner: string, options: unknown, standalone = false) {
   const o = optionsObject<CircuitBreakerOptions>(owner, options);
+  refuseUnknownOptions(owner, o, standalone ? OPTION_NAMES : SETTING_NAMES);
   return {
     failureThreshold: positiveInteger(owner, 'failureThreshold', o.failureThreshold, 3),
     probeIntervalMs: delayMs(owner, 'probeIntervalMs', o.probeIntervalMs, 60_000),
@@ -104,7 +123,7 @@ export class CircuitBreaker {
    * @param boundActor internal: a breaker actor owned by a `SyncWorker`.
    */
   constructor(options: CircuitBreakerOptions = {}, boundActor?: CircuitBreakerActor) {
-    const input = breakerSettings(OWNER, options);
+    const input = breakerSettings(OWNER, options, true);
     const o = options ?? {};
     this.logger = loggerOption(OWNER, o.logger) ?? quietLogger;
     this.events = new Emitter<CircuitBreakerEvents>(['stateChange'], (type, error) =>

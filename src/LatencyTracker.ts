@@ -2,6 +2,7 @@ import { type ActorRefFrom, createActor } from 'xstate';
 import { latencyMachine } from '../machines/projections/latency.machine.js';
 import { sendIfActive } from './actorSend.js';
 import type { Inspect } from './inspect.js';
+import { optionNames, refuseUnknownOptions } from './optionNames.js';
 import {
   delayMs,
   inspectOption,
@@ -49,9 +50,29 @@ export const MIN_TIMEOUT_MS = 1;
 /** Samples needed to warm up when the option is unset and the window is at least this large. */
 const DEFAULT_WARMUP_SAMPLES = 5;
 
-/** The settings of a tracker, validated; `owner` prefixes the error messages. */
-export function latencySettings(owner: string, options: unknown) {
+/** The options a tracker's numbers come from: all that a worker's own tracker accepts. One line per option. */
+const SETTING_NAMES = optionNames<Omit<LatencyTrackerOptions, 'inspect'>>()([
+  'window',
+  'defaultMs',
+  'floorMs',
+  'ceilingMs',
+  'headroom',
+  'warmupSamples',
+]);
+
+/** Every option of {@link LatencyTrackerOptions}: a worker's own tracker is inspected through the worker. */
+const OPTION_NAMES = [...SETTING_NAMES, 'inspect'];
+
+/**
+ * The settings of a tracker, validated; `owner` prefixes the error messages.
+ * `standalone`: the options of `new LatencyTracker`, which may also hold
+ * `inspect`; otherwise those of a worker's own tracker.
+ *
+ * @throws TypeError naming an option no tracker reads.
+ */
+export function latencySettings(owner: string, options: unknown, standalone = false) {
   const o = optionsObject<LatencyTrackerOptions>(owner, options);
+  refuseUnknownOptions(owner, o, standalone ? OPTION_NAMES : SETTING_NAMES);
   const window = positiveInteger(owner, 'window', o.window, 20, false, MAX_WINDOW);
   const settings = {
     window,
@@ -114,7 +135,7 @@ export class LatencyTracker {
    * @param boundActor internal: a tracker actor owned by a `SyncWorker`.
    */
   constructor(options: LatencyTrackerOptions = {}, boundActor?: LatencyTrackerActor) {
-    const settings = latencySettings(OWNER, options);
+    const settings = latencySettings(OWNER, options, true);
     this.window = settings.window;
     this.defaultMs = settings.defaultMs;
     this.floorMs = settings.floorMs;

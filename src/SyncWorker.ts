@@ -7,6 +7,7 @@ import { createCheapError } from './errors/SyncWorkerError.js';
 import { WorkerShutdownError } from './errors/WorkerShutdownError.js';
 import type { LatencyTracker } from './LatencyTracker.js';
 import type { Logger } from './logger.js';
+import { refuseUnknownOptions } from './optionNames.js';
 import type { DurableTaskInput, SyncTask } from './task.js';
 import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import { delayMs, optionsObject } from './validate.js';
@@ -205,6 +206,7 @@ export class SyncWorker {
    */
   shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     const o = optionsObject<{ timeoutMs?: number }>(`${OWNER}.shutdown`, options);
+    refuseUnknownOptions(`${OWNER}.shutdown`, o, ['timeoutMs']);
     const timeoutMs = delayMs(`${OWNER}.shutdown`, 'timeoutMs', o.timeoutMs, 5_000);
     const { promise, first } = this.#effects.shutdownRequested();
     if (first) this.#lifecycle.shutdown(timeoutMs, this.#drain.nothingToDrain);

@@ -1,4 +1,6 @@
 import { BacklogLockedError } from '../errors/BacklogLockedError.js';
+import { refuseUnknownOptions } from '../optionNames.js';
+import { optionsObject } from '../validate.js';
 import { revive } from './record.js';
 import type {
   BacklogHooks,
@@ -14,8 +16,12 @@ import type {
  * file store, but it is lost when the process exits. For tests, and for
  * users who accept that. Records are copied in and out, so a store behaves
  * like one that serializes.
+ *
+ * @param options none yet: any option given (such as an `lmdbBacklog` one
+ *   left over from swapping stores) throws a `TypeError` naming it.
  */
-export function memoryBacklog(): BacklogStore {
+export function memoryBacklog(options: Record<never, never> = {}): BacklogStore {
+  refuseUnknownOptions('memoryBacklog', optionsObject('memoryBacklog', options), []);
   return new MemoryBacklog();
 }
 

@@ -17,6 +17,7 @@ import type {
   DeadLetter,
 } from '../backlog/types.js';
 import { BacklogError } from '../errors/BacklogError.js';
+import { optionNames, refuseUnknownOptions } from '../optionNames.js';
 import {
   loadLmdb,
   MAX_SEQ,
@@ -42,6 +43,8 @@ export interface LmdbBacklogOptions {
 }
 
 const DATA_FILE = 'backlog.mdb';
+/** Every option of {@link LmdbBacklogOptions}; one line per option. */
+const OPTION_NAMES = optionNames<LmdbBacklogOptions>()(['path', 'readOnly', 'mapSize']);
 
 /**
  * A backlog in an embedded LMDB database: ACID transactions, crash-safe
@@ -59,6 +62,7 @@ export function lmdbBacklog(options: LmdbBacklogOptions): BacklogStore {
   ) {
     throw new TypeError('lmdbBacklog: path must be a non-empty string');
   }
+  refuseUnknownOptions('lmdbBacklog', options, OPTION_NAMES);
   return new LmdbBacklog(options, loadLmdb());
 }
 
