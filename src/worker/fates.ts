@@ -125,7 +125,8 @@ export class Fates {
 
   /** A group commit failed: its tasks were not kept, and each gets `taskFailed` as its fate. */
   notKept(records: readonly BacklogRecord[], error: BacklogFullError): void {
-    this.logger.error?.(`${OWNER}: ${error.message}`, error.cause);
+    if (error.cause === undefined) this.logger.error?.(`${OWNER}: ${error.message}`);
+    else this.logger.error?.(`${OWNER}: ${error.message}`, error.cause);
     for (const task of records) this.failed(task, error);
   }
 
