@@ -90,7 +90,7 @@ export class SyncWorker {
     );
     this.#fates = new Fates(this.#events, this.#logger, settings.onDeadLetter);
     const closures = new ClosureSource(settings.maxQueue, this.#fates);
-    this.#effects = new WorkerEffects(this.#events, this.#logger);
+    this.#effects = new WorkerEffects(this.#events, this.#logger, settings.clock);
     this.#lifecycle = new LifecycleBridge(
       this.#effects,
       settings.clock,
