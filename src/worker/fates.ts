@@ -61,11 +61,14 @@ export class Fates {
     }
   }
 
-  /** An accepted task failed: its run's error, a fail-fast, a shutdown. */
-  failed(task: AnyTask, error: Error): void {
+  /**
+   * An accepted task failed: its run's error, a fail-fast, a shutdown.
+   * `durationMs`: how long its run took, absent when it failed without one.
+   */
+  failed(task: AnyTask, error: Error, durationMs?: number): void {
     this.failedCount++;
     this.callFailure(task, error);
-    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
+    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error, durationMs });
   }
 
   /** Fails every task of `tasks` with its own error from `errorFor`. */
@@ -79,11 +82,11 @@ export class Fates {
   }
 
   /** A closure task timed out: that is its fate. */
-  timedOut(task: SyncTask, error: TaskTimeoutError, timeoutMs: number): void {
+  timedOut(task: SyncTask, error: TaskTimeoutError, timeoutMs: number, durationMs: number): void {
     this.failedCount++;
     this.callFailure(task, error);
     if (this.events.has('taskTimedOut')) {
-      this.events.emit('taskTimedOut', { task, error, timeoutMs });
+      this.events.emit('taskTimedOut', { task, error, timeoutMs, durationMs });
     }
   }
 
@@ -98,7 +101,9 @@ export class Fates {
   refused(task: AnyTask, error: Error): false {
     this.refusedCount++;
     this.callFailure(task, error);
-    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
+    if (this.events.has('taskFailed')) {
+      this.events.emit('taskFailed', { task, error, durationMs: undefined });
+    }
     return false;
   }
 
@@ -110,8 +115,11 @@ export class Fates {
     }
   }
 
-  /** A durable task went to the dead letters: one `onDeadLetter` call and one `taskFailed`. */
-  buried(letter: DeadLetter, error: Error): void {
+  /**
+   * A durable task went to the dead letters: one `onDeadLetter` call and one
+   * `taskFailed`, with its last run's `durationMs` when a run sent it there.
+   */
+  buried(letter: DeadLetter, error: Error, durationMs?: number): void {
     this.deadLetteredCount++;
     if (this.onDeadLetter !== undefined) {
       try {
@@ -120,7 +128,7 @@ export class Fates {
         this.logger.error?.(`${OWNER}: onDeadLetter threw`, thrown);
       }
     }
-    this.failed(letter, error);
+    this.failed(letter, error, durationMs);
   }
 
   /** A group commit failed: its tasks were not kept, and each gets `taskFailed` as its fate. */

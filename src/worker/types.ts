@@ -147,10 +147,18 @@ export type DrainState = 'idle' | 'running' | 'blocked' | 'backoff' | 'done';
  * Tell the kinds apart with `'handler' in task`.
  */
 export interface SyncWorkerEvents {
+  /** `durationMs`: how long the run took, in ms on the worker's clock. */
   taskSucceeded: { task: SyncTask | DurableTask; result: unknown; durationMs: number };
-  /** Any failure other than a timeout or a drop: an error, a refusal, breaker fail-fast, shutdown, a dead letter. */
-  taskFailed: { task: SyncTask | DurableTask; error: Error };
-  taskTimedOut: { task: SyncTask; error: TaskTimeoutError; timeoutMs: number };
+  /**
+   * Any failure other than a timeout or a drop: an error, a refusal, breaker
+   * fail-fast, shutdown, a dead letter. `durationMs`: how long its last run
+   * took (to its error, or to the shutdown deadline that cut it off), in ms on
+   * the worker's clock; `undefined` when it failed without running (refused,
+   * failed fast or at shutdown while waiting, not kept by the store, no handler).
+   */
+  taskFailed: { task: SyncTask | DurableTask; error: Error; durationMs: number | undefined };
+  /** `durationMs`: from the run's start to its deadline, as measured (about `timeoutMs`). */
+  taskTimedOut: { task: SyncTask; error: TaskTimeoutError; timeoutMs: number; durationMs: number };
   taskDropped: { task: SyncTask; error: QueueOverflowError };
   /** A durable task's run failed and it will run again after `delayMs`. */
   taskRetried: { task: DurableTask; error: Error; attempt: number; delayMs: number };
