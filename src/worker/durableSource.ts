@@ -1,6 +1,7 @@
 import type { JsonValue } from '../backlog/json.js';
 import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
 import type { DurableQueue } from '../durable/DurableQueue.js';
+import { randomId } from '../durable/randomId.js';
 import { backoffMs, type RetryPolicy } from '../durable/retry.js';
 import { NonRetryableError } from '../errors/NonRetryableError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
@@ -55,7 +56,7 @@ export class DurableSource implements TaskSource<DurableWork> {
   /** The record kept for a validated task, with a copy of its payload. */
   private record(task: DurableTaskInput): Omit<BacklogRecord, 'seq'> {
     return {
-      id: task.id ?? globalThis.crypto.randomUUID(),
+      id: task.id ?? randomId(),
       key: task.key ?? DEFAULT_KEY,
       handler: task.handler,
       // A copy, so what is written is what was accepted even if the caller reuses the object.
