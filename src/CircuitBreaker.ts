@@ -97,6 +97,15 @@ function rejectSoon(error: Error): Promise<never> {
 }
 
 /**
+ * How many times `breaker`'s state (or its half-open permit) has changed. An
+ * outcome whose call began under another count belongs to an earlier state
+ * and is not reported; `execute` and `SyncWorker` use this. A function beside
+ * the class, not a member, so JavaScript users do not find it on a breaker.
+ * @internal
+ */
+export let generationOf: (breaker: CircuitBreaker) => number;
+
+/**
  * A circuit breaker: `closed` → `open` after `failureThreshold` consecutive
  * failures, `open` → `half_open` after `probeIntervalMs`, and in `half_open`
  * exactly one probe permit decides between `closed` and `open` again.
@@ -106,16 +115,20 @@ function rejectSoon(error: Error): Promise<never> {
  * success that ends a streak, the permit being taken, a reset).
  */
 export class CircuitBreaker {
+  static {
+    generationOf = (breaker) => breaker.#changes;
+  }
+
   /** The XState actor that holds the breaker's state, for inspection. */
   readonly actor: CircuitBreakerActor;
-  private readonly ownsActor: boolean;
-  private readonly logger: Logger;
-  private readonly events: Emitter<CircuitBreakerEvents>;
-  private readonly subscription: { unsubscribe(): void };
-  private current: BreakerState = 'closed';
-  private probing = false;
-  private failures = 0;
-  private changes = 0;
+  readonly #ownsActor: boolean;
+  readonly #logger: Logger;
+  readonly #events: Emitter<CircuitBreakerEvents>;
+  readonly #subscription: { unsubscribe(): void };
+  #current: BreakerState = 'closed';
+  #probing = false;
+  #failures = 0;
+  #changes = 0;
 
   /**
    * @param options see {@link CircuitBreakerOptions}; invalid values throw a
@@ -125,11 +138,11 @@ export class CircuitBreaker {
   constructor(options: CircuitBreakerOptions = {}, boundActor?: CircuitBreakerActor) {
     const input = breakerSettings(OWNER, options, true);
     const o = options ?? {};
-    this.logger = loggerOption(OWNER, o.logger) ?? quietLogger;
-    this.events = new Emitter<CircuitBreakerEvents>(['stateChange'], (type, error) =>
-      this.logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
+    this.#logger = loggerOption(OWNER, o.logger) ?? quietLogger;
+    this.#events = new Emitter<CircuitBreakerEvents>(['stateChange'], (type, error) =>
+      this.#logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
     );
-    this.ownsActor = boundActor === undefined;
+    this.#ownsActor = boundActor === undefined;
     this.actor =
       boundActor ??
       createActor(breakerMachine, {
@@ -137,34 +150,24 @@ export class CircuitBreaker {
         clock: clockOption(OWNER, o.clock) ?? systemClock,
         inspect: inspectOption<Inspect>(OWNER, o.inspect),
       });
-    this.subscription = this.actor.subscribe((snapshot) => this.onSnapshot(snapshot));
-    if (this.ownsActor) this.actor.start();
-    else this.onSnapshot(this.actor.getSnapshot());
+    this.#subscription = this.actor.subscribe((snapshot) => this.#onSnapshot(snapshot));
+    if (this.#ownsActor) this.actor.start();
+    else this.#onSnapshot(this.actor.getSnapshot());
   }
 
   /** The current state. Reading it has no side effect: use it for admission checks. */
   get state(): BreakerState {
-    return this.current;
+    return this.#current;
   }
 
   /** Whether the breaker is open (refusing every call). No side effect. */
   get isOpen(): boolean {
-    return this.current === 'open';
+    return this.#current === 'open';
   }
 
   /** Failures in a row so far (reset by a success in `closed` or a good probe). */
   get consecutiveFailures(): number {
-    return this.failures;
-  }
-
-  /**
-   * How many times the state (or the half-open permit) has changed. An outcome
-   * whose call began under another count belongs to an earlier state and is
-   * not reported; `execute` and `SyncWorker` use this.
-   * @internal
-   */
-  get generation(): number {
-    return this.changes;
+    return this.#failures;
   }
 
   /**
@@ -180,8 +183,8 @@ export class CircuitBreaker {
       probeTimeoutMs === undefined
         ? undefined
         : delayMs(OWNER, 'probeTimeoutMs', probeTimeoutMs, 0, false);
-    if (this.current === 'closed') return true;
-    if (this.current === 'open' || this.probing) return false;
+    if (this.#current === 'closed') return true;
+    if (this.#current === 'open' || this.#probing) return false;
     sendIfActive(this.actor, { type: 'PROBE', timeoutMs });
     return true;
   }
@@ -196,7 +199,7 @@ export class CircuitBreaker {
    */
   recordSuccess(): void {
     // The free path is `closed` only; half_open always has a streak, but must always send.
-    if (this.current === 'closed' && this.failures === 0) return;
+    if (this.#current === 'closed' && this.#failures === 0) return;
     sendIfActive(this.actor, { type: 'SUCCESS' });
   }
 
@@ -232,23 +235,23 @@ export class CircuitBreaker {
     if (!this.allow()) {
       // allow() refuses in half_open only while the one probe is in flight.
       return rejectSoon(
-        this.current === 'half_open'
+        this.#current === 'half_open'
           ? createCheapError(BreakerHalfOpenError, HALF_OPEN_MESSAGE)
           : createCheapError(BreakerOpenError, OPEN_MESSAGE),
       );
     }
-    return this.runReported(fn, this.changes);
+    return this.#runReported(fn, this.#changes);
   }
 
-  private async runReported<T>(fn: () => T | PromiseLike<T>, generation: number): Promise<T> {
+  async #runReported<T>(fn: () => T | PromiseLike<T>, generation: number): Promise<T> {
     let value: T;
     try {
       value = await fn();
     } catch (error) {
-      if (generation === this.changes) this.recordFailure();
+      if (generation === this.#changes) this.recordFailure();
       throw error;
     }
-    if (generation === this.changes) this.recordSuccess();
+    if (generation === this.#changes) this.recordSuccess();
     return value;
   }
 
@@ -257,38 +260,38 @@ export class CircuitBreaker {
     type: K,
     listener: (event: CircuitBreakerEvents[K]) => void,
   ): Unsubscribe {
-    return this.events.on(type, listener);
+    return this.#events.on(type, listener);
   }
 
   /** Stops the breaker's own actor and its timers. On a breaker a `SyncWorker` created, it does nothing: the worker stops it. */
   dispose(): void {
     // A worker's own breaker is the worker's to stop; detaching it here would freeze its state.
-    if (!this.ownsActor) return;
-    this.subscription.unsubscribe();
+    if (!this.#ownsActor) return;
+    this.#subscription.unsubscribe();
     this.actor.stop();
   }
 
-  private onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {
+  #onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {
     const value = snapshot.value;
     const state: BreakerState = typeof value === 'string' ? value : 'half_open';
     const probing = typeof value !== 'string' && value.half_open === 'probing';
-    this.failures = snapshot.context.consecutiveFailures;
-    if (state === this.current && probing === this.probing) return;
-    this.changes++;
-    this.probing = probing;
-    if (state === this.current) return;
-    const change = { from: this.current, to: state };
-    this.current = state;
-    this.logChange(change);
-    this.events.emit('stateChange', change);
+    this.#failures = snapshot.context.consecutiveFailures;
+    if (state === this.#current && probing === this.#probing) return;
+    this.#changes++;
+    this.#probing = probing;
+    if (state === this.#current) return;
+    const change = { from: this.#current, to: state };
+    this.#current = state;
+    this.#logChange(change);
+    this.#events.emit('stateChange', change);
   }
 
-  private logChange({ from, to }: BreakerStateChange): void {
+  #logChange({ from, to }: BreakerStateChange): void {
     if (to === 'open') {
-      const why = from === 'half_open' ? 'probe failed' : `${this.failures} consecutive failures`;
-      this.logger.warn?.(`circuit breaker: ${why} → open`);
+      const why = from === 'half_open' ? 'probe failed' : `${this.#failures} consecutive failures`;
+      this.#logger.warn?.(`circuit breaker: ${why} → open`);
     } else {
-      this.logger.info?.(`circuit breaker: ${from} → ${to}`);
+      this.#logger.info?.(`circuit breaker: ${from} → ${to}`);
     }
   }
 }

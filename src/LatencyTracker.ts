@@ -112,22 +112,22 @@ export function latencySettings(owner: string, options: unknown, standalone = fa
 export class LatencyTracker {
   /** The XState actor that holds the tracker's regime, for inspection. */
   readonly actor: LatencyTrackerActor;
-  private readonly window: number;
-  private readonly defaultMs: number;
-  private readonly floorMs: number;
-  private readonly ceilingMs: number;
-  private readonly headroom: number;
-  private readonly warmupSamples: number;
-  private readonly ownsActor: boolean;
+  readonly #window: number;
+  readonly #defaultMs: number;
+  readonly #floorMs: number;
+  readonly #ceilingMs: number;
+  readonly #headroom: number;
+  readonly #warmupSamples: number;
+  readonly #ownsActor: boolean;
   // Arrival order, to know which sample leaves the window next.
-  private readonly ring: Float64Array;
+  readonly #ring: Float64Array;
   // The same samples kept sorted, so the p95 is a single index.
-  private readonly sorted: Float64Array;
-  private next = 0;
-  private count = 0;
-  private current: number;
-  private warm = false;
-  private saturated = false;
+  readonly #sorted: Float64Array;
+  #next = 0;
+  #count = 0;
+  #current: number;
+  #warm = false;
+  #saturated = false;
 
   /**
    * @param options see {@link LatencyTrackerOptions}; invalid values throw a
@@ -136,16 +136,16 @@ export class LatencyTracker {
    */
   constructor(options: LatencyTrackerOptions = {}, boundActor?: LatencyTrackerActor) {
     const settings = latencySettings(OWNER, options, true);
-    this.window = settings.window;
-    this.defaultMs = settings.defaultMs;
-    this.floorMs = settings.floorMs;
-    this.ceilingMs = settings.ceilingMs;
-    this.headroom = settings.headroom;
-    this.warmupSamples = settings.warmupSamples;
-    this.ring = new Float64Array(this.window);
-    this.sorted = new Float64Array(this.window);
-    this.current = Math.min(this.defaultMs, this.ceilingMs);
-    this.ownsActor = boundActor === undefined;
+    this.#window = settings.window;
+    this.#defaultMs = settings.defaultMs;
+    this.#floorMs = settings.floorMs;
+    this.#ceilingMs = settings.ceilingMs;
+    this.#headroom = settings.headroom;
+    this.#warmupSamples = settings.warmupSamples;
+    this.#ring = new Float64Array(this.#window);
+    this.#sorted = new Float64Array(this.#window);
+    this.#current = Math.min(this.#defaultMs, this.#ceilingMs);
+    this.#ownsActor = boundActor === undefined;
     this.actor =
       boundActor ??
       createActor(latencyMachine, {
@@ -160,17 +160,17 @@ export class LatencyTracker {
   observe(ms: number): void {
     if (typeof ms !== 'number' || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) return;
     const held = this.sampleCount;
-    if (held === this.window) this.replaceSorted(this.ring[this.next] as number, ms, held);
-    else this.insertSorted(ms, held);
-    this.ring[this.next] = ms;
-    this.next = this.next + 1 === this.window ? 0 : this.next + 1;
-    this.count++;
-    this.recompute();
+    if (held === this.#window) this.#replaceSorted(this.#ring[this.#next] as number, ms, held);
+    else this.#insertSorted(ms, held);
+    this.#ring[this.#next] = ms;
+    this.#next = this.#next + 1 === this.#window ? 0 : this.#next + 1;
+    this.#count++;
+    this.#recompute();
   }
 
   /** The timeout for the next call, in ms. O(1). */
   timeout(): number {
-    return this.current;
+    return this.#current;
   }
 
   /** The nearest-rank p95 of the window, or `undefined` before any sample. */
@@ -178,53 +178,53 @@ export class LatencyTracker {
     const n = this.sampleCount;
     if (n === 0) return undefined;
     // ceil(0.95 × n) − 1 in integers: 0.95 has no exact binary form.
-    return this.sorted[Math.floor((95 * n + 99) / 100) - 1];
+    return this.#sorted[Math.floor((95 * n + 99) / 100) - 1];
   }
 
   /** How many samples the window holds now (at most `window`). */
   get sampleCount(): number {
-    return Math.min(this.count, this.window);
+    return Math.min(this.#count, this.#window);
   }
 
   /** Whether the timeout adapts (`true`) or is still the warm-up default. */
   get isWarm(): boolean {
-    return this.warm;
+    return this.#warm;
   }
 
   /** Forgets every sample; the timeout returns to the warm-up default. */
   reset(): void {
-    this.count = 0;
-    this.next = 0;
-    this.warm = false;
-    this.saturated = false;
-    this.current = Math.min(this.defaultMs, this.ceilingMs);
+    this.#count = 0;
+    this.#next = 0;
+    this.#warm = false;
+    this.#saturated = false;
+    this.#current = Math.min(this.#defaultMs, this.#ceilingMs);
     sendIfActive(this.actor, { type: 'RESET' });
   }
 
   /** Stops the tracker's own actor. A tracker created by a `SyncWorker` is stopped by its worker. */
   dispose(): void {
-    if (this.ownsActor) this.actor.stop();
+    if (this.#ownsActor) this.actor.stop();
   }
 
-  private recompute(): void {
+  #recompute(): void {
     const n = this.sampleCount;
-    if (n < this.warmupSamples) return;
-    const wanted = this.headroom * (this.p95 as number);
-    this.current = Math.min(this.ceilingMs, Math.max(this.floorMs, wanted, MIN_TIMEOUT_MS));
-    if (!this.warm) {
-      this.warm = true;
+    if (n < this.#warmupSamples) return;
+    const wanted = this.#headroom * (this.p95 as number);
+    this.#current = Math.min(this.#ceilingMs, Math.max(this.#floorMs, wanted, MIN_TIMEOUT_MS));
+    if (!this.#warm) {
+      this.#warm = true;
       sendIfActive(this.actor, { type: 'WARMED_UP' });
     }
-    const saturated = wanted >= this.ceilingMs;
-    if (saturated !== this.saturated) {
-      this.saturated = saturated;
+    const saturated = wanted >= this.#ceilingMs;
+    if (saturated !== this.#saturated) {
+      this.#saturated = saturated;
       sendIfActive(this.actor, { type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
     }
   }
 
   // Insertion step of insertion sort: O(n) moves of a small typed array.
-  private insertSorted(value: number, n: number): void {
-    const s = this.sorted;
+  #insertSorted(value: number, n: number): void {
+    const s = this.#sorted;
     let i = n;
     while (i > 0 && (s[i - 1] as number) > value) {
       s[i] = s[i - 1] as number;
@@ -238,8 +238,8 @@ export class LatencyTracker {
    * sorted place: one pass over only the samples between the two values.
    * Steady latencies barely move, so this is close to O(log n) per sample.
    */
-  private replaceSorted(old: number, value: number, n: number): void {
-    const s = this.sorted;
+  #replaceSorted(old: number, value: number, n: number): void {
+    const s = this.#sorted;
     let i = 0;
     let hi = n - 1;
     while (i < hi) {

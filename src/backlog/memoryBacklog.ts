@@ -30,31 +30,31 @@ const copy = <T extends BacklogRecord>(record: T): T => structuredClone(record);
 class MemoryBacklog implements BacklogStore {
   readonly location = 'memory';
   // Per key, in seq order: appends are always newer than what is kept.
-  private readonly byKey = new Map<string, Map<number, BacklogRecord>>();
-  private readonly dead = new Map<number, DeadLetter>();
-  private owned = false;
+  readonly #byKey = new Map<string, Map<number, BacklogRecord>>();
+  readonly #dead = new Map<number, DeadLetter>();
+  #owned = false;
 
   open(_hooks: BacklogHooks): BacklogOpened {
-    if (this.owned) throw new BacklogLockedError(this.location);
-    this.owned = true;
+    if (this.#owned) throw new BacklogLockedError(this.location);
+    this.#owned = true;
     const pendingByKey = new Map<string, number>();
     let maxSeq = 0;
-    for (const [key, records] of this.byKey) {
+    for (const [key, records] of this.#byKey) {
       pendingByKey.set(key, records.size);
       for (const seq of records.keys()) maxSeq = Math.max(maxSeq, seq);
     }
-    for (const seq of this.dead.keys()) maxSeq = Math.max(maxSeq, seq);
-    return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: this.dead.size };
+    for (const seq of this.#dead.keys()) maxSeq = Math.max(maxSeq, seq);
+    return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: this.#dead.size };
   }
 
   append(records: readonly BacklogRecord[]): Promise<void> {
-    for (const record of records) this.put(copy(record));
+    for (const record of records) this.#put(copy(record));
     return Promise.resolve();
   }
 
   read(key: string, afterSeq: number, limit: number): BacklogRecord[] {
     const found: BacklogRecord[] = [];
-    const records = this.byKey.get(key);
+    const records = this.#byKey.get(key);
     if (records === undefined) return found;
     for (const [seq, record] of records) {
       if (found.length >= limit) break;
@@ -64,31 +64,31 @@ class MemoryBacklog implements BacklogStore {
   }
 
   update(record: BacklogRecord): void {
-    if (this.byKey.get(record.key)?.has(record.seq)) this.put(copy(record));
+    if (this.#byKey.get(record.key)?.has(record.seq)) this.#put(copy(record));
   }
 
   remove(record: BacklogRecord): void {
-    const records = this.byKey.get(record.key);
+    const records = this.#byKey.get(record.key);
     records?.delete(record.seq);
-    if (records?.size === 0) this.byKey.delete(record.key);
+    if (records?.size === 0) this.#byKey.delete(record.key);
   }
 
   bury(letter: DeadLetter): void {
     this.remove(letter);
-    this.dead.set(letter.seq, copy(letter));
+    this.#dead.set(letter.seq, copy(letter));
   }
 
   requeueDead(nextSeq: () => number): Promise<BacklogRecord[]> {
-    const revived = [...this.dead.values()].map((letter) => revive(letter, nextSeq()));
-    this.dead.clear();
-    for (const record of revived) this.put(copy(record));
+    const revived = [...this.#dead.values()].map((letter) => revive(letter, nextSeq()));
+    this.#dead.clear();
+    for (const record of revived) this.#put(copy(record));
     return Promise.resolve(revived);
   }
 
   purge(): Promise<number> {
-    const count = this.stats().pending + this.dead.size;
-    this.byKey.clear();
-    this.dead.clear();
+    const count = this.stats().pending + this.#dead.size;
+    this.#byKey.clear();
+    this.#dead.clear();
     return Promise.resolve(count);
   }
 
@@ -100,19 +100,19 @@ class MemoryBacklog implements BacklogStore {
     const byKey: Record<string, number> = {};
     let pending = 0;
     let oldestEnqueuedAt: number | undefined;
-    for (const [key, records] of this.byKey) {
+    for (const [key, records] of this.#byKey) {
       byKey[key] = records.size;
       pending += records.size;
       for (const record of records.values()) {
         oldestEnqueuedAt = Math.min(oldestEnqueuedAt ?? record.enqueuedAt, record.enqueuedAt);
       }
     }
-    return { pending, deadLetters: this.dead.size, byKey, oldestEnqueuedAt };
+    return { pending, deadLetters: this.#dead.size, byKey, oldestEnqueuedAt };
   }
 
   list(options: { key?: string; limit?: number } = {}): BacklogRecord[] {
     const all: BacklogRecord[] = [];
-    for (const [key, records] of this.byKey) {
+    for (const [key, records] of this.#byKey) {
       if (options.key === undefined || options.key === key) all.push(...records.values());
     }
     all.sort((a, b) => a.seq - b.seq);
@@ -120,19 +120,19 @@ class MemoryBacklog implements BacklogStore {
   }
 
   deadLetters(options: { limit?: number } = {}): DeadLetter[] {
-    return [...this.dead.values()].slice(0, options.limit ?? this.dead.size).map(copy);
+    return [...this.#dead.values()].slice(0, options.limit ?? this.#dead.size).map(copy);
   }
 
   close(): Promise<void> {
-    this.owned = false;
+    this.#owned = false;
     return Promise.resolve();
   }
 
-  private put(record: BacklogRecord): void {
-    let records = this.byKey.get(record.key);
+  #put(record: BacklogRecord): void {
+    let records = this.#byKey.get(record.key);
     if (records === undefined) {
       records = new Map();
-      this.byKey.set(record.key, records);
+      this.#byKey.set(record.key, records);
     }
     records.set(record.seq, record);
   }
