@@ -20,7 +20,7 @@ import type {
  * @param options none yet: any option given (such as an `lmdbBacklog` one
  *   left over from swapping stores) throws a `TypeError` naming it.
  */
-export function memoryBacklog(options: Record<never, never> = {}): BacklogStore {
+export function memoryBacklog(options: Readonly<Record<string, never>> = {}): BacklogStore {
   refuseUnknownOptions('memoryBacklog', optionsObject('memoryBacklog', options), []);
   return new MemoryBacklog();
 }

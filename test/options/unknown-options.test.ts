@@ -97,6 +97,7 @@ const UNKNOWN: [where: string, build: () => unknown, message: string][] = [
   ],
   [
     "a durable task's handler name",
+    // @ts-expect-error the compiler suggests it too
     () => new SyncWorker(durable()).enqueue({ handler: 'wirte', payload: 1 }),
     'SyncWorker.enqueue: unknown handler "wirte" (did you mean "write"?); registered: write',
   ],
