@@ -63,4 +63,17 @@ describe('ids of durable tasks given none', () => {
     expect(remote.delivered.map((call) => call.id)).toEqual(['mine']);
     await worker.shutdown();
   });
+
+  it("two tasks given the same id are both kept and delivered: ids are the producer's to keep unique", async () => {
+    const { worker, remote } = durableWorker();
+    worker.enqueue({ handler: 'write', payload: 'first', id: 'same' });
+    worker.enqueue({ handler: 'write', payload: 'second', id: 'same' });
+    await worker.flush();
+    await worker.onIdle();
+    expect(remote.delivered.map((call) => [call.id, call.payload])).toEqual([
+      ['same', 'first'],
+      ['same', 'second'],
+    ]);
+    await worker.shutdown();
+  });
 });
