@@ -1,7 +1,8 @@
 /**
  * The public classes show JavaScript users only their documented members:
  * their own state and helpers are `#private` (or, for what the worker needs
- * of a breaker, a function beside the class), so nothing invites a call that
+ * of a breaker, a function beside the class; for the memory store, a
+ * closure, so that wrapping it still works), so nothing invites a call that
  * would corrupt them.
  */
 import { describe, expect, it } from 'vitest';
