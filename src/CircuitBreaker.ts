@@ -1,43 +1,22 @@
 import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
 import { type BreakerState, breakerMachine } from '../machines/breaker.machine.js';
 import { sendIfActive } from './actorSend.js';
-import { type Clock, systemClock } from './clock.js';
+import { breakerSettings, type CircuitBreakerOptions } from './breakerOptions.js';
+import { systemClock } from './clock.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
 import { BreakerHalfOpenError } from './errors/BreakerHalfOpenError.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
 import { createCheapError } from './errors/SyncWorkerError.js';
 import type { Inspect } from './inspect.js';
 import { type Logger, quietLogger } from './logger.js';
-import { optionNames, refuseUnknownOptions } from './optionNames.js';
-import {
-  clockOption,
-  delayMs,
-  inspectOption,
-  loggerOption,
-  optionsObject,
-  positiveInteger,
-} from './validate.js';
+import { clockOption, delayMs, inspectOption, loggerOption } from './validate.js';
 
 export type { BreakerState } from '../machines/breaker.machine.js';
-
-/** Options of {@link CircuitBreaker}. Every time is in milliseconds on the breaker's clock. */
-export interface CircuitBreakerOptions {
-  /** Consecutive failures that open the breaker. Default 3. */
-  failureThreshold?: number;
-  /** How long the breaker stays open before it lets one probe through. Default 60 000. */
-  probeIntervalMs?: number;
-  /**
-   * How long a half-open probe permit may go unreported before it counts as a
-   * failed probe. Default 30 000; a `SyncWorker` uses its current task timeout.
-   */
-  probeTimeoutMs?: number;
-  /** The time source, e.g. XState's `SimulatedClock` in tests. Default: `performance.now` and unref'd timers. */
-  clock?: Clock;
-  /** An XState inspector for this breaker's actor. */
-  inspect?: Inspect;
-  /** Receives state changes and swallowed listener errors. Default: quiet. */
-  logger?: Logger;
-}
+export {
+  breakerSettings,
+  type CircuitBreakerOptions,
+  WORKER_PROVIDED_BREAKER_OPTIONS,
+} from './breakerOptions.js';
 
 /** Payload of the `stateChange` event. */
 export interface BreakerStateChange {
@@ -57,34 +36,6 @@ const OWNER = 'CircuitBreaker';
 /** `execute`'s refusal messages, as the error classes' defaults: cheap errors skip the constructor. */
 const OPEN_MESSAGE = 'circuit breaker open';
 const HALF_OPEN_MESSAGE = 'circuit breaker half-open: its one probe is in flight';
-
-/** Options a breaker built by a `SyncWorker` takes from the worker, not from its own options. */
-export const WORKER_PROVIDED_BREAKER_OPTIONS = ['clock', 'inspect', 'logger'] as const;
-
-/** The options a breaker's machine takes: all that a worker's own breaker accepts. One line per option. */
-const SETTING_NAMES = optionNames<
-  Omit<CircuitBreakerOptions, (typeof WORKER_PROVIDED_BREAKER_OPTIONS)[number]>
->()(['failureThreshold', 'probeIntervalMs', 'probeTimeoutMs']);
-
-/** Every option of {@link CircuitBreakerOptions}. */
-const OPTION_NAMES = [...SETTING_NAMES, ...WORKER_PROVIDED_BREAKER_OPTIONS];
-
-/**
- * The settings of a breaker, validated, as its machine takes them.
- * `standalone`: the options of `new CircuitBreaker`, which may also hold the
- * clock, inspector and logger; otherwise those of a worker's own breaker.
- *
- * @throws TypeError naming an option no breaker reads.
- */
-export function breakerSettings(owner: string, options: unknown, standalone = false) {
-  const o = optionsObject<CircuitBreakerOptions>(owner, options);
-  refuseUnknownOptions(owner, o, standalone ? OPTION_NAMES : SETTING_NAMES);
-  return {
-    failureThreshold: positiveInteger(owner, 'failureThreshold', o.failureThreshold, 3),
-    probeIntervalMs: delayMs(owner, 'probeIntervalMs', o.probeIntervalMs, 60_000),
-    probeTimeoutMs: delayMs(owner, 'probeTimeoutMs', o.probeTimeoutMs, 30_000, false),
-  };
-}
 
 /**
  * A promise that rejects one microtask from now. Node charges an already
