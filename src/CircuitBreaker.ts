@@ -2,8 +2,7 @@ import { type ActorRefFrom, createActor, type SnapshotFrom } from 'xstate';
 import { type BreakerState, breakerMachine } from '../machines/breaker.machine.js';
 import { sendIfActive } from './actorSend.js';
 import { breakerSettings, type CircuitBreakerOptions } from './breakerOptions.js';
-import type { BreakerSnapshot } from './breakerSnapshot.js';
-import { breakerSnapshotOption } from './breakerSnapshot.js';
+import { type BreakerSnapshot, breakerSnapshotOption } from './breakerSnapshot.js';
 import { systemClock } from './clock.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
 import { BreakerHalfOpenError } from './errors/BreakerHalfOpenError.js';
@@ -14,7 +13,11 @@ import { type Logger, quietLogger } from './logger.js';
 import { clockOption, delayMs, inspectOption, loggerOption } from './validate.js';
 
 export type { BreakerState } from '../machines/breaker.machine.js';
-export { breakerSettings, type CircuitBreakerOptions } from './breakerOptions.js';
+export {
+  breakerSettings,
+  type CircuitBreakerOptions,
+  WORKER_PROVIDED_BREAKER_OPTIONS,
+} from './breakerOptions.js';
 export type { BreakerSnapshot } from './breakerSnapshot.js';
 
 /** Payload of the `stateChange` event. */
@@ -36,6 +39,16 @@ const OWNER = 'CircuitBreaker';
 const OPEN_MESSAGE = 'circuit breaker open';
 const HALF_OPEN_MESSAGE = 'circuit breaker half-open: its one probe is in flight';
 
+/**
+ * A promise that rejects one microtask from now. Node charges an already
+ * rejected promise (`Promise.reject`) about 1.5 µs of unhandled-rejection
+ * bookkeeping when it is awaited; one rejected after the caller has attached
+ * its handler costs about 0.4 µs. The breaker's open path is this, per call.
+ */
+function rejectSoon(error: Error): Promise<never> {
+  return new Promise((_resolve, reject) => queueMicrotask(() => reject(error)));
+}
+
 type BreakerValue = SnapshotFrom<typeof breakerMachine>['value'];
 
 /** The public state of a machine state: `half_open`'s substates are internal, `starting` is never seen. */
@@ -48,14 +61,13 @@ function isProbing(value: BreakerValue): boolean {
 }
 
 /**
- * A promise that rejects one microtask from now. Node charges an already
- * rejected promise (`Promise.reject`) about 1.5 µs of unhandled-rejection
- * bookkeeping when it is awaited; one rejected after the caller has attached
- * its handler costs about 0.4 µs. The breaker's open path is this, per call.
+ * How many times `breaker`'s state (or its half-open permit) has changed. An
+ * outcome whose call began under another count belongs to an earlier state
+ * and is not reported; `execute` and `SyncWorker` use this. A function beside
+ * the class, not a member, so JavaScript users do not find it on a breaker.
+ * @internal
  */
-function rejectSoon(error: Error): Promise<never> {
-  return new Promise((_resolve, reject) => queueMicrotask(() => reject(error)));
-}
+export let generationOf: (breaker: CircuitBreaker) => number;
 
 /**
  * A circuit breaker: `closed` → `open` after `failureThreshold` consecutive
@@ -67,18 +79,22 @@ function rejectSoon(error: Error): Promise<never> {
  * success that ends a streak, the permit being taken, a reset).
  */
 export class CircuitBreaker {
+  static {
+    generationOf = (breaker) => breaker.#changes;
+  }
+
   /** The XState actor that holds the breaker's state, for inspection. */
   readonly actor: CircuitBreakerActor;
-  private readonly ownsActor: boolean;
-  private readonly logger: Logger;
-  private readonly events: Emitter<CircuitBreakerEvents>;
-  private readonly subscription: { unsubscribe(): void };
-  private current: BreakerState = 'closed';
-  private probing = false;
-  private failures = 0;
-  private changes = 0;
+  readonly #ownsActor: boolean;
+  readonly #logger: Logger;
+  readonly #events: Emitter<CircuitBreakerEvents>;
+  readonly #subscription: { unsubscribe(): void };
+  #current: BreakerState = 'closed';
+  #probing = false;
+  #failures = 0;
+  #changes = 0;
   /** Wall-clock ms when the breaker last opened, while it is not closed: for {@link toJSON}. */
-  private openedAt: number | undefined;
+  #openedAt: number | undefined;
 
   /**
    * @param options see {@link CircuitBreakerOptions}; invalid values throw a
@@ -86,13 +102,13 @@ export class CircuitBreaker {
    * @param boundActor internal: a breaker actor owned by a `SyncWorker`.
    */
   constructor(options: CircuitBreakerOptions = {}, boundActor?: CircuitBreakerActor) {
-    const input = breakerSettings(OWNER, options);
+    const input = breakerSettings(OWNER, options, true);
     const o = options ?? {};
-    this.logger = loggerOption(OWNER, o.logger) ?? quietLogger;
-    this.events = new Emitter<CircuitBreakerEvents>(['stateChange'], (type, error) =>
-      this.logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
+    this.#logger = loggerOption(OWNER, o.logger) ?? quietLogger;
+    this.#events = new Emitter<CircuitBreakerEvents>(['stateChange'], (type, error) =>
+      this.#logger.error?.(`${OWNER}: a "${type}" listener threw`, error),
     );
-    this.ownsActor = boundActor === undefined;
+    this.#ownsActor = boundActor === undefined;
     this.actor =
       boundActor ??
       createActor(breakerMachine, {
@@ -100,49 +116,39 @@ export class CircuitBreaker {
         clock: clockOption(OWNER, o.clock) ?? systemClock,
         inspect: inspectOption<Inspect>(OWNER, o.inspect),
       });
-    this.resume(o.initialState);
-    this.subscription = this.actor.subscribe((snapshot) => this.onSnapshot(snapshot));
-    if (this.ownsActor) this.actor.start();
-    else this.onSnapshot(this.actor.getSnapshot());
+    this.#subscription = this.actor.subscribe((snapshot) => this.#onSnapshot(snapshot));
+    if (this.#ownsActor) this.actor.start();
+    else this.#onSnapshot(this.actor.getSnapshot());
+    this.#resume(o.initialState);
   }
 
   /**
    * Takes the state the actor starts in as this breaker's own, without a
    * `stateChange`: a breaker resumed `open` did not just open.
    */
-  private resume(initialState: BreakerSnapshot | undefined): void {
+  #resume(initialState: BreakerSnapshot | undefined): void {
     const first = this.actor.getSnapshot();
-    this.current = publicState(first.value);
-    this.probing = isProbing(first.value);
-    this.failures = first.context.consecutiveFailures;
-    if (this.current === 'closed') return;
-    this.openedAt = breakerSnapshotOption(OWNER, initialState)?.openedAt ?? Date.now();
-    this.logger.info?.(`circuit breaker: resumed ${this.current}`);
+    this.#current = publicState(first.value);
+    this.#probing = isProbing(first.value);
+    this.#failures = first.context.consecutiveFailures;
+    if (this.#current === 'closed') return;
+    this.#openedAt = breakerSnapshotOption(OWNER, initialState)?.openedAt ?? Date.now();
+    this.#logger.info?.(`circuit breaker: resumed ${this.#current}`);
   }
 
   /** The current state. Reading it has no side effect: use it for admission checks. */
   get state(): BreakerState {
-    return this.current;
+    return this.#current;
   }
 
   /** Whether the breaker is open (refusing every call). No side effect. */
   get isOpen(): boolean {
-    return this.current === 'open';
+    return this.#current === 'open';
   }
 
   /** Failures in a row so far (reset by a success in `closed` or a good probe). */
   get consecutiveFailures(): number {
-    return this.failures;
-  }
-
-  /**
-   * How many times the state (or the half-open permit) has changed. An outcome
-   * whose call began under another count belongs to an earlier state and is
-   * not reported; `execute` and `SyncWorker` use this.
-   * @internal
-   */
-  get generation(): number {
-    return this.changes;
+    return this.#failures;
   }
 
   /**
@@ -158,8 +164,8 @@ export class CircuitBreaker {
       probeTimeoutMs === undefined
         ? undefined
         : delayMs(OWNER, 'probeTimeoutMs', probeTimeoutMs, 0, false);
-    if (this.current === 'closed') return true;
-    if (this.current === 'open' || this.probing) return false;
+    if (this.#current === 'closed') return true;
+    if (this.#current === 'open' || this.#probing) return false;
     sendIfActive(this.actor, { type: 'PROBE', timeoutMs });
     return true;
   }
@@ -174,7 +180,7 @@ export class CircuitBreaker {
    */
   recordSuccess(): void {
     // The free path is `closed` only; half_open always has a streak, but must always send.
-    if (this.current === 'closed' && this.failures === 0) return;
+    if (this.#current === 'closed' && this.#failures === 0) return;
     sendIfActive(this.actor, { type: 'SUCCESS' });
   }
 
@@ -187,17 +193,6 @@ export class CircuitBreaker {
    */
   recordFailure(): void {
     sendIfActive(this.actor, { type: 'FAILURE' });
-  }
-
-  /**
-   * The state as plain JSON, as cockatiel's and opossum's breakers offer:
-   * keep it across a restart and pass it back as the `initialState` option.
-   * `openedAt` is wall-clock ms, so it still means something to another process.
-   */
-  toJSON(): BreakerSnapshot {
-    const snapshot: BreakerSnapshot = { state: this.current, consecutiveFailures: this.failures };
-    if (this.openedAt !== undefined) snapshot.openedAt = this.openedAt;
-    return snapshot;
   }
 
   /** Closes the breaker and clears the failure streak, from any state. */
@@ -221,24 +216,35 @@ export class CircuitBreaker {
     if (!this.allow()) {
       // allow() refuses in half_open only while the one probe is in flight.
       return rejectSoon(
-        this.current === 'half_open'
+        this.#current === 'half_open'
           ? createCheapError(BreakerHalfOpenError, HALF_OPEN_MESSAGE)
           : createCheapError(BreakerOpenError, OPEN_MESSAGE),
       );
     }
-    return this.runReported(fn, this.changes);
+    return this.#runReported(fn, this.#changes);
   }
 
-  private async runReported<T>(fn: () => T | PromiseLike<T>, generation: number): Promise<T> {
+  async #runReported<T>(fn: () => T | PromiseLike<T>, generation: number): Promise<T> {
     let value: T;
     try {
       value = await fn();
     } catch (error) {
-      if (generation === this.changes) this.recordFailure();
+      if (generation === this.#changes) this.recordFailure();
       throw error;
     }
-    if (generation === this.changes) this.recordSuccess();
+    if (generation === this.#changes) this.recordSuccess();
     return value;
+  }
+
+  /**
+   * The state as plain JSON, as cockatiel's and opossum's breakers offer:
+   * keep it across a restart and pass it back as the `initialState` option.
+   * `openedAt` is wall-clock ms, so it still means something to another process.
+   */
+  toJSON(): BreakerSnapshot {
+    const snapshot: BreakerSnapshot = { state: this.#current, consecutiveFailures: this.#failures };
+    if (this.#openedAt !== undefined) snapshot.openedAt = this.#openedAt;
+    return snapshot;
   }
 
   /** Listens for state changes; returns a function that stops listening. */
@@ -246,39 +252,39 @@ export class CircuitBreaker {
     type: K,
     listener: (event: CircuitBreakerEvents[K]) => void,
   ): Unsubscribe {
-    return this.events.on(type, listener);
+    return this.#events.on(type, listener);
   }
 
   /** Stops the breaker's own actor and its timers. On a breaker a `SyncWorker` created, it does nothing: the worker stops it. */
   dispose(): void {
     // A worker's own breaker is the worker's to stop; detaching it here would freeze its state.
-    if (!this.ownsActor) return;
-    this.subscription.unsubscribe();
+    if (!this.#ownsActor) return;
+    this.#subscription.unsubscribe();
     this.actor.stop();
   }
 
-  private onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {
+  #onSnapshot(snapshot: SnapshotFrom<typeof breakerMachine>): void {
     const state = publicState(snapshot.value);
     const probing = isProbing(snapshot.value);
-    this.failures = snapshot.context.consecutiveFailures;
-    if (state === this.current && probing === this.probing) return;
-    this.changes++;
-    this.probing = probing;
-    if (state === this.current) return;
-    const change = { from: this.current, to: state };
-    this.current = state;
-    if (state === 'open') this.openedAt = Date.now();
-    else if (state === 'closed') this.openedAt = undefined;
-    this.logChange(change);
-    this.events.emit('stateChange', change);
+    this.#failures = snapshot.context.consecutiveFailures;
+    if (state === this.#current && probing === this.#probing) return;
+    this.#changes++;
+    this.#probing = probing;
+    if (state === this.#current) return;
+    const change = { from: this.#current, to: state };
+    this.#current = state;
+    if (state === 'open') this.#openedAt = Date.now();
+    else if (state === 'closed') this.#openedAt = undefined;
+    this.#logChange(change);
+    this.#events.emit('stateChange', change);
   }
 
-  private logChange({ from, to }: BreakerStateChange): void {
+  #logChange({ from, to }: BreakerStateChange): void {
     if (to === 'open') {
-      const why = from === 'half_open' ? 'probe failed' : `${this.failures} consecutive failures`;
-      this.logger.warn?.(`circuit breaker: ${why} → open`);
+      const why = from === 'half_open' ? 'probe failed' : `${this.#failures} consecutive failures`;
+      this.#logger.warn?.(`circuit breaker: ${why} → open`);
     } else {
-      this.logger.info?.(`circuit breaker: ${from} → ${to}`);
+      this.#logger.info?.(`circuit breaker: ${from} → ${to}`);
     }
   }
 }

@@ -2,6 +2,7 @@ import { type ActorRefFrom, createActor } from 'xstate';
 import { latencyMachine } from '../machines/projections/latency.machine.js';
 import { sendIfActive } from './actorSend.js';
 import type { Inspect } from './inspect.js';
+import { optionNames, refuseUnknownOptions } from './optionNames.js';
 import {
   delayMs,
   inspectOption,
@@ -49,9 +50,29 @@ export const MIN_TIMEOUT_MS = 1;
 /** Samples needed to warm up when the option is unset and the window is at least this large. */
 const DEFAULT_WARMUP_SAMPLES = 5;
 
-/** The settings of a tracker, validated; `owner` prefixes the error messages. */
-export function latencySettings(owner: string, options: unknown) {
+/** The options a tracker's numbers come from: all that a worker's own tracker accepts. One line per option. */
+const SETTING_NAMES = optionNames<Omit<LatencyTrackerOptions, 'inspect'>>()([
+  'window',
+  'defaultMs',
+  'floorMs',
+  'ceilingMs',
+  'headroom',
+  'warmupSamples',
+]);
+
+/** Every option of {@link LatencyTrackerOptions}: a worker's own tracker is inspected through the worker. */
+const OPTION_NAMES = [...SETTING_NAMES, 'inspect'];
+
+/**
+ * The settings of a tracker, validated; `owner` prefixes the error messages.
+ * `standalone`: the options of `new LatencyTracker`, which may also hold
+ * `inspect`; otherwise those of a worker's own tracker.
+ *
+ * @throws TypeError naming an option no tracker reads.
+ */
+export function latencySettings(owner: string, options: unknown, standalone = false) {
   const o = optionsObject<LatencyTrackerOptions>(owner, options);
+  refuseUnknownOptions(owner, o, standalone ? OPTION_NAMES : SETTING_NAMES);
   const window = positiveInteger(owner, 'window', o.window, 20, false, MAX_WINDOW);
   const settings = {
     window,
@@ -91,22 +112,22 @@ export function latencySettings(owner: string, options: unknown) {
 export class LatencyTracker {
   /** The XState actor that holds the tracker's regime, for inspection. */
   readonly actor: LatencyTrackerActor;
-  private readonly window: number;
-  private readonly defaultMs: number;
-  private readonly floorMs: number;
-  private readonly ceilingMs: number;
-  private readonly headroom: number;
-  private readonly warmupSamples: number;
-  private readonly ownsActor: boolean;
+  readonly #window: number;
+  readonly #defaultMs: number;
+  readonly #floorMs: number;
+  readonly #ceilingMs: number;
+  readonly #headroom: number;
+  readonly #warmupSamples: number;
+  readonly #ownsActor: boolean;
   // Arrival order, to know which sample leaves the window next.
-  private readonly ring: Float64Array;
+  readonly #ring: Float64Array;
   // The same samples kept sorted, so the p95 is a single index.
-  private readonly sorted: Float64Array;
-  private next = 0;
-  private count = 0;
-  private current: number;
-  private warm = false;
-  private saturated = false;
+  readonly #sorted: Float64Array;
+  #next = 0;
+  #count = 0;
+  #current: number;
+  #warm = false;
+  #saturated = false;
 
   /**
    * @param options see {@link LatencyTrackerOptions}; invalid values throw a
@@ -114,17 +135,17 @@ export class LatencyTracker {
    * @param boundActor internal: a tracker actor owned by a `SyncWorker`.
    */
   constructor(options: LatencyTrackerOptions = {}, boundActor?: LatencyTrackerActor) {
-    const settings = latencySettings(OWNER, options);
-    this.window = settings.window;
-    this.defaultMs = settings.defaultMs;
-    this.floorMs = settings.floorMs;
-    this.ceilingMs = settings.ceilingMs;
-    this.headroom = settings.headroom;
-    this.warmupSamples = settings.warmupSamples;
-    this.ring = new Float64Array(this.window);
-    this.sorted = new Float64Array(this.window);
-    this.current = Math.min(this.defaultMs, this.ceilingMs);
-    this.ownsActor = boundActor === undefined;
+    const settings = latencySettings(OWNER, options, true);
+    this.#window = settings.window;
+    this.#defaultMs = settings.defaultMs;
+    this.#floorMs = settings.floorMs;
+    this.#ceilingMs = settings.ceilingMs;
+    this.#headroom = settings.headroom;
+    this.#warmupSamples = settings.warmupSamples;
+    this.#ring = new Float64Array(this.#window);
+    this.#sorted = new Float64Array(this.#window);
+    this.#current = Math.min(this.#defaultMs, this.#ceilingMs);
+    this.#ownsActor = boundActor === undefined;
     this.actor =
       boundActor ??
       createActor(latencyMachine, {
@@ -139,17 +160,17 @@ export class LatencyTracker {
   observe(ms: number): void {
     if (typeof ms !== 'number' || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) return;
     const held = this.sampleCount;
-    if (held === this.window) this.replaceSorted(this.ring[this.next] as number, ms, held);
-    else this.insertSorted(ms, held);
-    this.ring[this.next] = ms;
-    this.next = this.next + 1 === this.window ? 0 : this.next + 1;
-    this.count++;
-    this.recompute();
+    if (held === this.#window) this.#replaceSorted(this.#ring[this.#next] as number, ms, held);
+    else this.#insertSorted(ms, held);
+    this.#ring[this.#next] = ms;
+    this.#next = this.#next + 1 === this.#window ? 0 : this.#next + 1;
+    this.#count++;
+    this.#recompute();
   }
 
   /** The timeout for the next call, in ms. O(1). */
   timeout(): number {
-    return this.current;
+    return this.#current;
   }
 
   /** The nearest-rank p95 of the window, or `undefined` before any sample. */
@@ -157,53 +178,53 @@ export class LatencyTracker {
     const n = this.sampleCount;
     if (n === 0) return undefined;
     // ceil(0.95 × n) − 1 in integers: 0.95 has no exact binary form.
-    return this.sorted[Math.floor((95 * n + 99) / 100) - 1];
+    return this.#sorted[Math.floor((95 * n + 99) / 100) - 1];
   }
 
   /** How many samples the window holds now (at most `window`). */
   get sampleCount(): number {
-    return Math.min(this.count, this.window);
+    return Math.min(this.#count, this.#window);
   }
 
   /** Whether the timeout adapts (`true`) or is still the warm-up default. */
   get isWarm(): boolean {
-    return this.warm;
+    return this.#warm;
   }
 
   /** Forgets every sample; the timeout returns to the warm-up default. */
   reset(): void {
-    this.count = 0;
-    this.next = 0;
-    this.warm = false;
-    this.saturated = false;
-    this.current = Math.min(this.defaultMs, this.ceilingMs);
+    this.#count = 0;
+    this.#next = 0;
+    this.#warm = false;
+    this.#saturated = false;
+    this.#current = Math.min(this.#defaultMs, this.#ceilingMs);
     sendIfActive(this.actor, { type: 'RESET' });
   }
 
   /** Stops the tracker's own actor. A tracker created by a `SyncWorker` is stopped by its worker. */
   dispose(): void {
-    if (this.ownsActor) this.actor.stop();
+    if (this.#ownsActor) this.actor.stop();
   }
 
-  private recompute(): void {
+  #recompute(): void {
     const n = this.sampleCount;
-    if (n < this.warmupSamples) return;
-    const wanted = this.headroom * (this.p95 as number);
-    this.current = Math.min(this.ceilingMs, Math.max(this.floorMs, wanted, MIN_TIMEOUT_MS));
-    if (!this.warm) {
-      this.warm = true;
+    if (n < this.#warmupSamples) return;
+    const wanted = this.#headroom * (this.p95 as number);
+    this.#current = Math.min(this.#ceilingMs, Math.max(this.#floorMs, wanted, MIN_TIMEOUT_MS));
+    if (!this.#warm) {
+      this.#warm = true;
       sendIfActive(this.actor, { type: 'WARMED_UP' });
     }
-    const saturated = wanted >= this.ceilingMs;
-    if (saturated !== this.saturated) {
-      this.saturated = saturated;
+    const saturated = wanted >= this.#ceilingMs;
+    if (saturated !== this.#saturated) {
+      this.#saturated = saturated;
       sendIfActive(this.actor, { type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
     }
   }
 
   // Insertion step of insertion sort: O(n) moves of a small typed array.
-  private insertSorted(value: number, n: number): void {
-    const s = this.sorted;
+  #insertSorted(value: number, n: number): void {
+    const s = this.#sorted;
     let i = n;
     while (i > 0 && (s[i - 1] as number) > value) {
       s[i] = s[i - 1] as number;
@@ -217,8 +238,8 @@ export class LatencyTracker {
    * sorted place: one pass over only the samples between the two values.
    * Steady latencies barely move, so this is close to O(log n) per sample.
    */
-  private replaceSorted(old: number, value: number, n: number): void {
-    const s = this.sorted;
+  #replaceSorted(old: number, value: number, n: number): void {
+    const s = this.#sorted;
     let i = 0;
     let hi = n - 1;
     while (i < hi) {

@@ -1,5 +1,6 @@
 import { type ActorRefFrom, createActor } from 'xstate';
 import type { workerMachine } from '../machines/worker.machine.js';
+import type { JsonCompatible } from './backlog/json.js';
 import type { CircuitBreaker } from './CircuitBreaker.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
@@ -7,7 +8,8 @@ import { createCheapError } from './errors/SyncWorkerError.js';
 import { WorkerShutdownError } from './errors/WorkerShutdownError.js';
 import type { LatencyTracker } from './LatencyTracker.js';
 import type { Logger } from './logger.js';
-import type { DurableTaskInput, SyncTask } from './task.js';
+import { refuseUnknownOptions } from './optionNames.js';
+import type { DurableHandlers, DurableTaskFor, DurableTaskInput, SyncTask } from './task.js';
 import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import { delayMs, optionsObject } from './validate.js';
 import { resumeBreaker } from './worker/breakerResume.js';
@@ -56,8 +58,14 @@ const SHUTTING_DOWN = 'sync worker is shutting down';
  * Every task has exactly one fate: `onSuccess` once, or `onFailure` once.
  *
  * This class wires the parts in `src/worker/` together and delegates to them.
+ *
+ * @typeParam H the `handlers` option's type, inferred from it.
+ * @typeParam T the durable tasks `enqueue` accepts, computed from `H`: leave it be.
  */
-export class SyncWorker {
+export class SyncWorker<
+  H extends DurableHandlers = DurableHandlers,
+  T extends DurableTaskInput<unknown> = DurableTaskFor<H>,
+> {
   /** The root actor: the lifecycle (`systemId` `worker`) and the owned `breaker`, `tracker` and `backlog`. */
   readonly actor: SyncWorkerActor;
   /** The breaker in use (yours or the worker's own), or `undefined` with `breaker: false`. */
@@ -85,7 +93,7 @@ export class SyncWorker {
    * @param options see {@link SyncWorkerOptions}; invalid values throw a
    *   `TypeError` or `RangeError` naming the option.
    */
-  constructor(options: SyncWorkerOptions = {}) {
+  constructor(options: SyncWorkerOptions<H> = {}) {
     const settings = workerSettings(options);
     this.name = settings.name;
     this.#logger = settings.logger;
@@ -95,7 +103,7 @@ export class SyncWorker {
     );
     this.#fates = new Fates(this.#events, this.#logger, settings.onDeadLetter);
     const closures = new ClosureSource(settings.maxQueue, this.#fates);
-    this.#effects = new WorkerEffects(this.#events, this.#logger);
+    this.#effects = new WorkerEffects(this.#events, this.#logger, settings.clock);
     this.#lifecycle = new LifecycleBridge(
       this.#effects,
       settings.clock,
@@ -167,8 +175,8 @@ export class SyncWorker {
    *   type, names an unknown handler, or carries a payload that is not plain JSON.
    */
   enqueue<R>(task: SyncTask<R>): boolean;
-  enqueue(task: DurableTaskInput): boolean;
-  enqueue(task: SyncTask | DurableTaskInput): boolean {
+  enqueue<D extends T>(task: D & { payload: JsonCompatible<D['payload']> }): boolean;
+  enqueue(task: SyncTask | DurableTaskInput<unknown>): boolean {
     if (taskKind(task) === 'durable') return this.#enqueueDurable(task as DurableTaskInput);
     validateTask(task);
     const lifecycle = this.#lifecycle;
@@ -213,6 +221,7 @@ export class SyncWorker {
    */
   shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     const o = optionsObject<{ timeoutMs?: number }>(`${OWNER}.shutdown`, options);
+    refuseUnknownOptions(`${OWNER}.shutdown`, o, ['timeoutMs']);
     const timeoutMs = delayMs(`${OWNER}.shutdown`, 'timeoutMs', o.timeoutMs, 5_000);
     const { promise, first } = this.#effects.shutdownRequested();
     if (first) this.#lifecycle.shutdown(timeoutMs, this.#drain.nothingToDrain);

@@ -3,9 +3,10 @@ import { type BreakerSnapshot, breakerSnapshotOption, breakerStart } from './bre
 import type { Clock } from './clock.js';
 import type { Inspect } from './inspect.js';
 import type { Logger } from './logger.js';
+import { optionNames, refuseUnknownOptions } from './optionNames.js';
 import { delayMs, optionsObject, positiveInteger } from './validate.js';
 
-/** Options of `CircuitBreaker`. Every time is in milliseconds on the breaker's clock. */
+/** Options of {@link CircuitBreaker}. Every time is in milliseconds on the breaker's clock. */
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open the breaker. Default 3. */
   failureThreshold?: number;
@@ -31,14 +32,33 @@ export interface CircuitBreakerOptions {
   logger?: Logger;
 }
 
+/** Options a breaker built by a `SyncWorker` takes from the worker, not from its own options. */
+export const WORKER_PROVIDED_BREAKER_OPTIONS = ['clock', 'inspect', 'logger'] as const;
+
+/** The options a breaker's machine takes: all that a worker's own breaker accepts. One line per option. */
+const SETTING_NAMES = optionNames<
+  Omit<CircuitBreakerOptions, (typeof WORKER_PROVIDED_BREAKER_OPTIONS)[number]>
+>()(['failureThreshold', 'probeIntervalMs', 'probeTimeoutMs', 'initialState']);
+
+/** Every option of {@link CircuitBreakerOptions}. */
+const OPTION_NAMES = [...SETTING_NAMES, ...WORKER_PROVIDED_BREAKER_OPTIONS];
+
 /**
  * The settings of a breaker, validated, as its machine takes them; an
  * `initialState` becomes the machine's `start` as of `now` (wall-clock ms).
+ * `standalone`: the options of `new CircuitBreaker`, which may also hold the
+ * clock, inspector and logger; otherwise those of a worker's own breaker.
  *
- * @throws TypeError or RangeError naming the option.
+ * @throws TypeError or RangeError naming the option, or an option no breaker reads.
  */
-export function breakerSettings(owner: string, options: unknown, now = Date.now()): BreakerInput {
+export function breakerSettings(
+  owner: string,
+  options: unknown,
+  standalone = false,
+  now = Date.now(),
+): BreakerInput {
   const o = optionsObject<CircuitBreakerOptions>(owner, options);
+  refuseUnknownOptions(owner, o, standalone ? OPTION_NAMES : SETTING_NAMES);
   const probeIntervalMs = delayMs(owner, 'probeIntervalMs', o.probeIntervalMs, 60_000);
   const start = breakerStart(breakerSnapshotOption(owner, o.initialState), probeIntervalMs, now);
   return {

@@ -22,7 +22,12 @@ export {
   type WorkerEvent,
   workerMachine,
 } from '../machines/index.js';
-export { assertPlainJson, type JsonValue } from './backlog/json.js';
+export {
+  assertPlainJson,
+  type JsonCompatible,
+  type JsonValue,
+  type NotPlainJson,
+} from './backlog/json.js';
 export { memoryBacklog } from './backlog/memoryBacklog.js';
 export { decodeRecord, encodeRecord, RECORD_FORMAT } from './backlog/record.js';
 export type {
@@ -73,8 +78,11 @@ export type {
   DurableContext,
   DurableHandler,
   DurableHandlerEntry,
+  DurableHandlers,
   DurableTask,
+  DurableTaskFor,
   DurableTaskInput,
+  PayloadOf,
   SyncTask,
   TaskContext,
 } from './task.js';

@@ -74,9 +74,9 @@ export class TaskRun implements TaskContext {
  * A durable task as submitted: data that survives restarts, delivered by the
  * handler registered under `handler`. Delivery is at least once.
  */
-export interface DurableTaskInput<P extends JsonValue = JsonValue> {
+export interface DurableTaskInput<P = JsonValue, N extends string = string> {
   /** The name of a handler given to the worker's `handlers` option. */
-  handler: string;
+  handler: N;
   /** Plain JSON data for the handler (checked at `enqueue`, in time proportional to its size). */
   payload: P;
   /** The ordering scope: tasks with one key are delivered in enqueue order. Default: one shared key. */
@@ -140,6 +140,30 @@ export type DurableHandlerEntry<P = any> =
   | DurableHandler<P>
   | { run: DurableHandler<P>; batch?: undefined }
   | BatchHandler<P>;
+
+/** The `handlers` option: handlers of durable tasks, by name. */
+export type DurableHandlers = Record<string, DurableHandlerEntry>;
+
+/** The payload type a handler entry declares: its first parameter, or one element of a batch's. */
+export type PayloadOf<E> = E extends {
+  batch: object;
+  run(payloads: (infer P)[], c: never): unknown;
+}
+  ? P
+  : E extends { run(payload: infer P, c: never): unknown }
+    ? P
+    : E extends (payload: infer P, c: never) => unknown
+      ? P
+      : never;
+
+/**
+ * The durable tasks a worker with handlers `H` accepts: for each handler
+ * name, `{ handler: name, payload }` with the payload type that handler
+ * declares. With untyped handlers (`Record<string, …>`) any name and payload.
+ */
+export type DurableTaskFor<H> = {
+  [N in keyof H & string]: DurableTaskInput<PayloadOf<H[N]>, N>;
+}[keyof H & string];
 
 /** One run of a durable task: the closure context plus the task's identity. */
 export class DurableRun extends TaskRun implements DurableContext {

@@ -1,7 +1,10 @@
 import { assertPlainJson } from './backlog/json.js';
+import { closestName, refuseUnknownOptions } from './optionNames.js';
 import type { DurableTaskInput, SyncTask } from './task.js';
 
 const OWNER = 'SyncWorker.enqueue';
+/** The fields of a durable task: it is data, so anything else is a slip (checked off the closure hot path). */
+const DURABLE_FIELDS = ['handler', 'payload', 'key', 'id'];
 /** Longest `key` or `id`: they become part of a store key, which LMDB limits to about 2 KB. */
 export const MAX_KEY_LENGTH = 256;
 
@@ -64,9 +67,11 @@ export function validateDurableTask(
   }
   const t = task as Record<string, unknown>;
   if (typeof t.handler !== 'string' || !Object.hasOwn(handlers, t.handler)) {
-    const known = Object.keys(handlers).join(', ');
+    const known = Object.keys(handlers);
+    const near = typeof t.handler === 'string' ? closestName(t.handler, known) : undefined;
+    const hint = near === undefined ? '' : ` (did you mean "${near}"?)`;
     throw new TypeError(
-      `${OWNER}: unknown handler ${JSON.stringify(t.handler)}; registered: ${known}`,
+      `${OWNER}: unknown handler ${JSON.stringify(t.handler)}${hint}; registered: ${known.join(', ')}`,
     );
   }
   if (!('payload' in t))
@@ -81,4 +86,5 @@ export function validateDurableTask(
       );
     }
   }
+  refuseUnknownOptions(`${OWNER}: task`, t, DURABLE_FIELDS, 'field');
 }

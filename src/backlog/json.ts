@@ -7,6 +7,31 @@ export type JsonValue =
   | JsonValue[]
   | { [key: string]: JsonValue };
 
+/** What {@link JsonCompatible} puts where a value is not JSON, so the compiler's message says why. */
+export type NotPlainJson =
+  'not plain JSON: functions, Dates, Maps, Sets, BigInts and symbols are refused';
+
+/**
+ * `T` checked to be plain JSON data, member by member, the way
+ * {@link assertPlainJson} checks a value: a member that is a function, a
+ * `Date` or another object with methods, a BigInt or a symbol becomes
+ * {@link NotPlainJson}, so a `T` holding one is not assignable to it. Unlike
+ * {@link JsonValue}, whose objects have an index signature, it accepts a type
+ * declared as an `interface` (which has none). `any` and `unknown` are left
+ * unchecked (`unknown`): the value is checked when the task is enqueued.
+ */
+export type JsonCompatible<T> = 0 extends 1 & T
+  ? unknown
+  : unknown extends T
+    ? unknown
+    : T extends string | number | boolean | null
+      ? T
+      : T extends undefined
+        ? never
+        : T extends bigint | symbol | ((...args: never[]) => unknown)
+          ? NotPlainJson
+          : { [K in keyof T]: JsonCompatible<T[K]> };
+
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'number') return String(value);

@@ -1,5 +1,7 @@
 import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import { BacklogLockedError } from '../errors/BacklogLockedError.js';
+import { refuseUnknownOptions } from '../optionNames.js';
+import { optionsObject } from '../validate.js';
 import { revive } from './record.js';
 import type {
   BacklogHooks,
@@ -15,127 +17,127 @@ import type {
  * file store, but it is lost when the process exits. For tests, and for
  * users who accept that. Records are copied in and out, so a store behaves
  * like one that serializes.
+ *
+ * @param options none yet: any option given (such as an `lmdbBacklog` one
+ *   left over from swapping stores) throws a `TypeError` naming it.
  */
-export function memoryBacklog(): BacklogStore {
-  return new MemoryBacklog();
+export function memoryBacklog(options: Readonly<Record<string, never>> = {}): BacklogStore {
+  refuseUnknownOptions('memoryBacklog', optionsObject('memoryBacklog', options), []);
+  return memoryStore();
 }
 
 const copy = <T extends BacklogRecord>(record: T): T => structuredClone(record);
 
-class MemoryBacklog implements BacklogStore {
-  readonly location = 'memory';
+/**
+ * The store's state lives in this closure, not on the object it returns: no
+ * JavaScript caller can reach it, and a store wrapped with `Object.create` or
+ * a `Proxy` (to inject faults, or count calls) still works, which `#private`
+ * fields would not allow.
+ */
+function memoryStore(): BacklogStore {
+  const location = 'memory';
   // Per key, in seq order: appends are always newer than what is kept.
-  private readonly byKey = new Map<string, Map<number, BacklogRecord>>();
-  private readonly dead = new Map<number, DeadLetter>();
-  private owned = false;
+  const byKey = new Map<string, Map<number, BacklogRecord>>();
+  const dead = new Map<number, DeadLetter>();
+  let owned = false;
   // What the owning worker's breaker last saved, for the next worker on this store.
-  private breaker: BreakerSnapshot | undefined;
+  let breaker: BreakerSnapshot | undefined;
 
-  open(_hooks: BacklogHooks): BacklogOpened {
-    if (this.owned) throw new BacklogLockedError(this.location);
-    this.owned = true;
-    const pendingByKey = new Map<string, number>();
-    let maxSeq = 0;
-    for (const [key, records] of this.byKey) {
-      pendingByKey.set(key, records.size);
-      for (const seq of records.keys()) maxSeq = Math.max(maxSeq, seq);
+  const put = (record: BacklogRecord): void => {
+    let records = byKey.get(record.key);
+    if (records === undefined) {
+      records = new Map();
+      byKey.set(record.key, records);
     }
-    for (const seq of this.dead.keys()) maxSeq = Math.max(maxSeq, seq);
-    const breaker = this.breaker === undefined ? undefined : { ...this.breaker };
-    return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: this.dead.size, breaker };
-  }
-
-  saveBreaker(state: BreakerSnapshot): void {
-    if (this.owned) this.breaker = { ...state };
-  }
-
-  append(records: readonly BacklogRecord[]): Promise<void> {
-    for (const record of records) this.put(copy(record));
-    return Promise.resolve();
-  }
-
-  read(key: string, afterSeq: number, limit: number): BacklogRecord[] {
-    const found: BacklogRecord[] = [];
-    const records = this.byKey.get(key);
-    if (records === undefined) return found;
-    for (const [seq, record] of records) {
-      if (found.length >= limit) break;
-      if (seq > afterSeq) found.push(copy(record));
-    }
-    return found;
-  }
-
-  update(record: BacklogRecord): void {
-    if (this.byKey.get(record.key)?.has(record.seq)) this.put(copy(record));
-  }
-
-  remove(record: BacklogRecord): void {
-    const records = this.byKey.get(record.key);
+    records.set(record.seq, record);
+  };
+  const remove = (record: BacklogRecord): void => {
+    const records = byKey.get(record.key);
     records?.delete(record.seq);
-    if (records?.size === 0) this.byKey.delete(record.key);
-  }
-
-  bury(letter: DeadLetter): void {
-    this.remove(letter);
-    this.dead.set(letter.seq, copy(letter));
-  }
-
-  requeueDead(nextSeq: () => number): Promise<BacklogRecord[]> {
-    const revived = [...this.dead.values()].map((letter) => revive(letter, nextSeq()));
-    this.dead.clear();
-    for (const record of revived) this.put(copy(record));
-    return Promise.resolve(revived);
-  }
-
-  purge(): Promise<number> {
-    const count = this.stats().pending + this.dead.size;
-    this.byKey.clear();
-    this.dead.clear();
-    return Promise.resolve(count);
-  }
-
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  stats(): BacklogStats {
-    const byKey: Record<string, number> = {};
+    if (records?.size === 0) byKey.delete(record.key);
+  };
+  const stats = (): BacklogStats => {
+    const counts: Record<string, number> = {};
     let pending = 0;
     let oldestEnqueuedAt: number | undefined;
-    for (const [key, records] of this.byKey) {
-      byKey[key] = records.size;
+    for (const [key, records] of byKey) {
+      counts[key] = records.size;
       pending += records.size;
       for (const record of records.values()) {
         oldestEnqueuedAt = Math.min(oldestEnqueuedAt ?? record.enqueuedAt, record.enqueuedAt);
       }
     }
-    return { pending, deadLetters: this.dead.size, byKey, oldestEnqueuedAt };
-  }
+    return { pending, deadLetters: dead.size, byKey: counts, oldestEnqueuedAt };
+  };
 
-  list(options: { key?: string; limit?: number } = {}): BacklogRecord[] {
-    const all: BacklogRecord[] = [];
-    for (const [key, records] of this.byKey) {
-      if (options.key === undefined || options.key === key) all.push(...records.values());
-    }
-    all.sort((a, b) => a.seq - b.seq);
-    return all.slice(0, options.limit ?? all.length).map(copy);
-  }
-
-  deadLetters(options: { limit?: number } = {}): DeadLetter[] {
-    return [...this.dead.values()].slice(0, options.limit ?? this.dead.size).map(copy);
-  }
-
-  close(): Promise<void> {
-    this.owned = false;
-    return Promise.resolve();
-  }
-
-  private put(record: BacklogRecord): void {
-    let records = this.byKey.get(record.key);
-    if (records === undefined) {
-      records = new Map();
-      this.byKey.set(record.key, records);
-    }
-    records.set(record.seq, record);
-  }
+  return {
+    location,
+    open(_hooks: BacklogHooks): BacklogOpened {
+      if (owned) throw new BacklogLockedError(location);
+      owned = true;
+      const pendingByKey = new Map<string, number>();
+      let maxSeq = 0;
+      for (const [key, records] of byKey) {
+        pendingByKey.set(key, records.size);
+        for (const seq of records.keys()) maxSeq = Math.max(maxSeq, seq);
+      }
+      for (const seq of dead.keys()) maxSeq = Math.max(maxSeq, seq);
+      const saved = breaker === undefined ? undefined : { ...breaker };
+      return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: dead.size, breaker: saved };
+    },
+    saveBreaker(state) {
+      if (owned) breaker = { ...state };
+    },
+    append(records) {
+      for (const record of records) put(copy(record));
+      return Promise.resolve();
+    },
+    read(key, afterSeq, limit) {
+      const found: BacklogRecord[] = [];
+      const records = byKey.get(key);
+      if (records === undefined) return found;
+      for (const [seq, record] of records) {
+        if (found.length >= limit) break;
+        if (seq > afterSeq) found.push(copy(record));
+      }
+      return found;
+    },
+    update(record) {
+      if (byKey.get(record.key)?.has(record.seq)) put(copy(record));
+    },
+    remove,
+    bury(letter) {
+      remove(letter);
+      dead.set(letter.seq, copy(letter));
+    },
+    requeueDead(nextSeq) {
+      const revived = [...dead.values()].map((letter) => revive(letter, nextSeq()));
+      dead.clear();
+      for (const record of revived) put(copy(record));
+      return Promise.resolve(revived);
+    },
+    purge() {
+      const count = stats().pending + dead.size;
+      byKey.clear();
+      dead.clear();
+      return Promise.resolve(count);
+    },
+    flush: () => Promise.resolve(),
+    stats,
+    list(options = {}) {
+      const all: BacklogRecord[] = [];
+      for (const [key, records] of byKey) {
+        if (options.key === undefined || options.key === key) all.push(...records.values());
+      }
+      all.sort((a, b) => a.seq - b.seq);
+      return all.slice(0, options.limit ?? all.length).map(copy);
+    },
+    deadLetters(options = {}) {
+      return [...dead.values()].slice(0, options.limit ?? dead.size).map(copy);
+    },
+    close() {
+      owned = false;
+      return Promise.resolve();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { NonRetryableError } from '../errors/NonRetryableError.js';
+import { optionNames, refuseUnknownOptions } from '../optionNames.js';
 import { delayMs, optionalFunction, optionsObject, positiveInteger } from '../validate.js';
 
 /** How durable tasks are retried: exponential backoff with full jitter. */
@@ -23,11 +24,15 @@ export interface RetryPolicy {
   readonly random: () => number;
 }
 
+/** Every option of {@link RetryOptions}; one line per option. */
+const OPTION_NAMES = optionNames<RetryOptions>()(['maxAttempts', 'baseMs', 'maxMs', 'isRetryable']);
+
 const notNonRetryable = (error: Error) => !(error instanceof NonRetryableError);
 
 /** Reads `retry` options, throwing a `TypeError` or `RangeError` that names the bad one. */
 export function retryPolicy(owner: string, options: unknown, random = Math.random): RetryPolicy {
   const o = optionsObject<RetryOptions>(`${owner}: retry`, options);
+  refuseUnknownOptions(`${owner}: retry`, o, OPTION_NAMES);
   const baseMs = delayMs(owner, 'retry.baseMs', o.baseMs, 100, false);
   const maxMs = delayMs(owner, 'retry.maxMs', o.maxMs, Math.max(30_000, baseMs), false);
   if (maxMs < baseMs) {

@@ -1,5 +1,14 @@
 import { SyncWorkerError } from './SyncWorkerError.js';
 
+/**
+ * The message of a timeout of `timeoutMs`, rounded to 0.1 ms: an adaptive
+ * timeout is `headroom × p95`, whose float noise (`254.15923500000005`) says
+ * nothing. `error.timeoutMs` keeps the exact value.
+ */
+export function timeoutMessage(timeoutMs: number): string {
+  return `task timed out after ${Math.round(timeoutMs * 10) / 10} ms`;
+}
+
 /** The task did not settle within its timeout; its signal was aborted with this error. */
 export class TaskTimeoutError extends SyncWorkerError {
   static {
@@ -8,7 +17,7 @@ export class TaskTimeoutError extends SyncWorkerError {
   }
   /** The timeout the task ran under, in milliseconds. */
   declare timeoutMs: number;
-  constructor(timeoutMs = 0, message = `task timed out after ${timeoutMs} ms`) {
+  constructor(timeoutMs = 0, message = timeoutMessage(timeoutMs)) {
     super(message);
     this.timeoutMs = timeoutMs;
   }

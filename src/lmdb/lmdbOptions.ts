@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { optionNames, refuseUnknownOptions } from '../optionNames.js';
 
 /** Options of `lmdbBacklog`. */
 export interface LmdbBacklogOptions {
@@ -31,7 +32,8 @@ export interface LmdbSettings {
 }
 
 const OWNER = 'lmdbBacklog';
-const KNOWN = ['path', 'readOnly', 'mapSize', 'maxBytes'];
+/** Every option of {@link LmdbBacklogOptions}; one line per option. */
+const OPTION_NAMES = optionNames<LmdbBacklogOptions>()(['path', 'readOnly', 'mapSize', 'maxBytes']);
 
 /**
  * Checks the options of `lmdbBacklog`.
@@ -46,12 +48,7 @@ export function lmdbSettings(options: unknown): LmdbSettings {
   if (typeof o.path !== 'string' || o.path === '') {
     throw new TypeError(`${OWNER}: path must be a non-empty string`);
   }
-  const unknown = Object.keys(o).filter((name) => !KNOWN.includes(name));
-  if (unknown.length > 0) {
-    throw new TypeError(
-      `${OWNER}: unknown option(s) ${unknown.join(', ')}; known: ${KNOWN.join(', ')}`,
-    );
-  }
+  refuseUnknownOptions(OWNER, o, OPTION_NAMES);
   if (o.readOnly !== undefined && typeof o.readOnly !== 'boolean') {
     throw new TypeError(`${OWNER}: readOnly must be a boolean`);
   }

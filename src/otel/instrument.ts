@@ -1,6 +1,6 @@
 import type { Attributes, BatchObservableCallback, Histogram, Meter } from '@opentelemetry/api';
 import type { BreakerState } from '../CircuitBreaker.js';
-import { onlyKnownFields } from '../knownFields.js';
+import { optionNames, refuseUnknownOptions } from '../optionNames.js';
 import type { SyncWorker } from '../SyncWorker.js';
 import { optionsObject, positiveInteger } from '../validate.js';
 import type { WorkerParts } from '../worker/collaborators.js';
@@ -109,6 +109,9 @@ export function instrument(
   };
 }
 
+/** Every option of {@link InstrumentOptions}; one line per option. */
+const OPTION_NAMES = optionNames<InstrumentOptions>()(['meter', 'maxNames', 'durations']);
+
 function instrumentSettings(options: unknown): {
   meter: Meter;
   maxNames: number;
@@ -116,7 +119,7 @@ function instrumentSettings(options: unknown): {
 } {
   if (options === undefined) throw new TypeError(`${OWNER}: options with a meter are required`);
   const o = optionsObject<InstrumentOptions>(OWNER, options);
-  onlyKnownFields(OWNER, o, ['meter', 'maxNames', 'durations']);
+  refuseUnknownOptions(OWNER, o, OPTION_NAMES);
   const meter = o.meter as Partial<Meter> | undefined;
   const methods = [
     'createHistogram',

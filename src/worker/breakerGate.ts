@@ -1,4 +1,4 @@
-import type { CircuitBreaker } from '../CircuitBreaker.js';
+import { type CircuitBreaker, generationOf } from '../CircuitBreaker.js';
 import type { Logger } from '../logger.js';
 
 const OWNER = 'SyncWorker';
@@ -41,7 +41,7 @@ export class BreakerGate {
     const breaker = this.breaker;
     if (breaker === undefined) return 'admitted';
     if (breaker.allow(timeoutMs)) {
-      this.admittedGeneration = breaker.generation;
+      this.admittedGeneration = generationOf(breaker);
       return 'admitted';
     }
     return breaker.isOpen ? 'open' : 'busy';
@@ -74,6 +74,6 @@ export class BreakerGate {
   }
 
   private isCurrent(generation: number): boolean {
-    return this.breaker !== undefined && this.breaker.generation === generation;
+    return this.breaker !== undefined && generationOf(this.breaker) === generation;
   }
 }

@@ -110,21 +110,21 @@ export class ClosureSource implements TaskSource<ClosureRun> {
     this.fates.succeeded(run.task, result, durationMs);
   }
 
-  failed(run: ClosureRun, error: Error): void {
+  failed(run: ClosureRun, error: Error, _now: number, _down: boolean, durationMs: number): void {
     this.lanes.finished(run.lane);
-    this.fates.failed(run.task, error);
+    this.fates.failed(run.task, error, durationMs);
   }
 
-  timedOut(run: ClosureRun, error: Error): void {
+  timedOut(run: ClosureRun, error: Error, _now: number, _down: boolean, durationMs: number): void {
     this.lanes.finished(run.lane);
     const timeout = error as TaskTimeoutError;
     this.fates.runTimedOut();
-    this.fates.timedOut(run.task, timeout, timeout.timeoutMs);
+    this.fates.timedOut(run.task, timeout, timeout.timeoutMs, durationMs);
   }
 
-  abandoned(run: ClosureRun, error: Error): void {
+  abandoned(run: ClosureRun, error: Error, durationMs: number): void {
     this.lanes.finished(run.lane);
-    this.fates.failed(run.task, error);
+    this.fates.failed(run.task, error, durationMs);
   }
 
   failWaiting(errorFor: () => Error): void {

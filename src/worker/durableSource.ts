@@ -1,6 +1,7 @@
 import type { JsonValue } from '../backlog/json.js';
 import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
 import type { DurableQueue } from '../durable/DurableQueue.js';
+import { randomId } from '../durable/randomId.js';
 import { backoffMs, type RetryPolicy } from '../durable/retry.js';
 import { NonRetryableError } from '../errors/NonRetryableError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
@@ -61,7 +62,7 @@ export class DurableSource implements TaskSource<DurableWork> {
   /** The record kept for a validated task, with a copy of its payload. */
   private record(task: DurableTaskInput): Omit<BacklogRecord, 'seq'> {
     return {
-      id: task.id ?? globalThis.crypto.randomUUID(),
+      id: task.id ?? randomId(),
       key: task.key ?? DEFAULT_KEY,
       handler: task.handler,
       // A copy, so what is written is what was accepted even if the caller reuses the object.
@@ -155,7 +156,13 @@ export class DurableSource implements TaskSource<DurableWork> {
    * the remote's, so it does not use up the task's attempts: a long outage
    * must not bury the tasks that probe it, or their keys would lose order.
    */
-  failed(work: DurableWork, error: Error, now: number, remoteDown: boolean): void {
+  failed(
+    work: DurableWork,
+    error: Error,
+    now: number,
+    remoteDown: boolean,
+    durationMs: number,
+  ): void {
     const records = work instanceof RecordBatch ? work.records : [work];
     const head = records[0] as BacklogRecord;
     for (const record of records) {
@@ -171,7 +178,7 @@ export class DurableSource implements TaskSource<DurableWork> {
       return;
     }
     if (records.length === 1) {
-      this.fates.buried(this.queue.bury(head, error), error);
+      this.fates.buried(this.queue.bury(head, error), error, durationMs);
       return;
     }
     // One of several failed for good, or the batch ran out of attempts: run it again
@@ -181,9 +188,15 @@ export class DurableSource implements TaskSource<DurableWork> {
   }
 
   /** A timeout is retryable: the remote may simply have been slow this once. */
-  timedOut(work: DurableWork, error: Error, now: number, remoteDown: boolean): void {
+  timedOut(
+    work: DurableWork,
+    error: Error,
+    now: number,
+    remoteDown: boolean,
+    durationMs: number,
+  ): void {
     this.fates.runTimedOut();
-    this.failed(work, error, now, remoteDown);
+    this.failed(work, error, now, remoteDown, durationMs);
   }
 
   /** Cut off by shutdown: the task stays first in its key for the next start. */

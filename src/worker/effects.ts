@@ -1,8 +1,22 @@
+import { type Clock, systemClock } from '../clock.js';
 import type { Emitter, Unsubscribe } from '../Emitter.js';
 import type { Logger } from '../logger.js';
+import { MAX_DELAY_MS } from '../validate.js';
 import type { WorkerParts } from './collaborators.js';
 import type { LifecycleHost } from './lifecycle.js';
 import type { SyncWorkerActor, SyncWorkerEvents, WorkerState } from './types.js';
+
+/**
+ * Keeps a Node process alive until the returned function is called: the one
+ * timer of the library that is not unref'd. A pending `await shutdown()` is
+ * a promise, not a handle, so with every other timer unref'd Node would exit
+ * before the shutdown deadline (code 13, the store still locked). In a
+ * browser it only costs a timer.
+ */
+function holdProcessOpen(): () => void {
+  const timer = setTimeout(() => {}, MAX_DELAY_MS);
+  return () => clearTimeout(timer);
+}
 
 /**
  * What the lifecycle machine's actions do to a worker's parts, and the
@@ -20,9 +34,15 @@ export class WorkerEffects implements LifecycleHost {
   private shutdownPromise: Promise<void> | undefined;
   private resolveShutdown: (() => void) | undefined;
 
+  /**
+   * @param clock the worker's clock: on the default one (real time), a shutdown
+   *   in progress holds the process open until it resolves; your own clock's
+   *   timers are yours to ref or unref.
+   */
   constructor(
     private readonly events: Emitter<SyncWorkerEvents>,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   /** Connects the parts, built after the lifecycle bridge that calls these effects. */
@@ -35,8 +55,12 @@ export class WorkerEffects implements LifecycleHost {
   /** The promise `shutdown()` returns, and whether this call made it (the first). */
   shutdownRequested(): { promise: Promise<void>; first: boolean } {
     if (this.shutdownPromise !== undefined) return { promise: this.shutdownPromise, first: false };
+    const letGo = this.clock === systemClock ? holdProcessOpen() : undefined;
     this.shutdownPromise = new Promise((resolve) => {
-      this.resolveShutdown = resolve;
+      this.resolveShutdown = () => {
+        letGo?.();
+        resolve();
+      };
     });
     return { promise: this.shutdownPromise, first: true };
   }

@@ -68,11 +68,14 @@ export class Fates {
     }
   }
 
-  /** An accepted task failed: its run's error, a fail-fast, a shutdown. */
-  failed(task: AnyTask, error: Error): void {
+  /**
+   * An accepted task failed: its run's error, a fail-fast, a shutdown.
+   * `durationMs`: how long its run took, absent when it failed without one.
+   */
+  failed(task: AnyTask, error: Error, durationMs?: number): void {
     this.failedCount++;
     if (this.tally !== undefined) this.tally.rowOf(task).failed++;
-    this.tellFailed(task, error);
+    this.tellFailed(task, error, durationMs);
   }
 
   /** Fails every task of `tasks` with its own error from `errorFor`. */
@@ -86,12 +89,12 @@ export class Fates {
   }
 
   /** A closure task timed out: that is its fate. */
-  timedOut(task: SyncTask, error: TaskTimeoutError, timeoutMs: number): void {
+  timedOut(task: SyncTask, error: TaskTimeoutError, timeoutMs: number, durationMs: number): void {
     this.failedCount++;
     if (this.tally !== undefined) this.tally.rowOf(task).timedOut++;
     this.callFailure(task, error);
     if (this.events.has('taskTimedOut')) {
-      this.events.emit('taskTimedOut', { task, error, timeoutMs });
+      this.events.emit('taskTimedOut', { task, error, timeoutMs, durationMs });
     }
   }
 
@@ -108,7 +111,9 @@ export class Fates {
     this.refusedCount++;
     if (this.tally !== undefined) this.tally.rowOf(task).refused++;
     this.callFailure(task, error);
-    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
+    if (this.events.has('taskFailed')) {
+      this.events.emit('taskFailed', { task, error, durationMs: undefined });
+    }
     return false;
   }
 
@@ -121,8 +126,11 @@ export class Fates {
     }
   }
 
-  /** A durable task went to the dead letters: one `onDeadLetter` call and one `taskFailed`. */
-  buried(letter: DeadLetter, error: Error): void {
+  /**
+   * A durable task went to the dead letters: one `onDeadLetter` call and one
+   * `taskFailed`, with its last run's `durationMs` when a run sent it there.
+   */
+  buried(letter: DeadLetter, error: Error, durationMs?: number): void {
     this.deadLetteredCount++;
     // A dead letter is also a failure in stats(), but its own fate per name.
     this.failedCount++;
@@ -134,19 +142,20 @@ export class Fates {
         this.logger.error?.(`${OWNER}: onDeadLetter threw`, thrown);
       }
     }
-    this.tellFailed(letter, error);
+    this.tellFailed(letter, error, durationMs);
   }
 
   /** A group commit failed: its tasks were not kept, and each gets `taskFailed` as its fate. */
   notKept(records: readonly BacklogRecord[], error: BacklogFullError): void {
-    this.logger.error?.(`${OWNER}: ${error.message}`, error.cause);
+    if (error.cause === undefined) this.logger.error?.(`${OWNER}: ${error.message}`);
+    else this.logger.error?.(`${OWNER}: ${error.message}`, error.cause);
     for (const task of records) this.failed(task, error);
   }
 
   /** The callback and the `taskFailed` event of a failure already counted. */
-  private tellFailed(task: AnyTask, error: Error): void {
+  private tellFailed(task: AnyTask, error: Error, durationMs: number | undefined): void {
     this.callFailure(task, error);
-    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error });
+    if (this.events.has('taskFailed')) this.events.emit('taskFailed', { task, error, durationMs });
   }
 
   private callFailure(task: AnyTask, error: Error): void {

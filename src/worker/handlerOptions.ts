@@ -1,4 +1,5 @@
 import type { BacklogStore } from '../backlog/types.js';
+import { refuseUnknownOptions } from '../optionNames.js';
 import type { DurableBatchContext, DurableContext } from '../task.js';
 import { positiveInteger } from '../validate.js';
 
@@ -47,7 +48,7 @@ function registeredHandler(name: string, handler: unknown): RegisteredHandler {
     );
   }
   const spec = handler as { run?: unknown; batch?: unknown };
-  refuseUnknown(where, spec, ['run', 'batch']);
+  refuseUnknownOptions(`${OWNER}: ${where}`, spec, ['run', 'batch']);
   if (typeof spec.run !== 'function') {
     throw new TypeError(`${OWNER}: ${where}.run must be a function`);
   }
@@ -59,7 +60,7 @@ function registeredHandler(name: string, handler: unknown): RegisteredHandler {
     throw new TypeError(`${OWNER}: ${where}.batch must be an object such as { maxSize: 100 }`);
   }
   const batch = spec.batch as { maxSize?: unknown };
-  refuseUnknown(`${where}.batch`, batch, ['maxSize']);
+  refuseUnknownOptions(`${OWNER}: ${where}.batch`, batch, ['maxSize']);
   if (batch.maxSize === undefined) {
     throw new TypeError(`${OWNER}: ${where}.batch.maxSize is required`);
   }
@@ -72,16 +73,6 @@ function registeredHandler(name: string, handler: unknown): RegisteredHandler {
     MAX_BATCH_SIZE,
   );
   return { batchSize, run } as RegisteredHandler;
-}
-
-function refuseUnknown(where: string, value: object, known: readonly string[]): void {
-  for (const field of Object.keys(value)) {
-    if (!known.includes(field)) {
-      throw new TypeError(
-        `${OWNER}: ${where} has an unknown field "${field}"; known: ${known.join(', ')}`,
-      );
-    }
-  }
 }
 
 function requireBacklog(backlog: unknown): void {

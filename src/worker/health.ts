@@ -1,5 +1,5 @@
 import type { CircuitBreaker } from '../CircuitBreaker.js';
-import { onlyKnownFields } from '../knownFields.js';
+import { optionNames, refuseUnknownOptions } from '../optionNames.js';
 import { optionsObject } from '../validate.js';
 import type { ClosureSource } from './closureSource.js';
 import type { DurableSource } from './durableSource.js';
@@ -68,7 +68,8 @@ export interface HealthOptions {
 export type HealthSettings = Required<HealthOptions>;
 
 const DEFAULTS: HealthSettings = { backlogAgeMs: 60_000, queueSaturation: 1 };
-const FIELDS = Object.keys(DEFAULTS);
+/** Every field of {@link HealthOptions}; one line per field. */
+const FIELDS = optionNames<HealthOptions>()(['backlogAgeMs', 'queueSaturation']);
 
 /**
  * Validates health thresholds over `base` (the defaults, or the worker's own).
@@ -81,7 +82,7 @@ export function healthSettings(
   base: HealthSettings = DEFAULTS,
 ): HealthSettings {
   const o = optionsObject<HealthOptions>(owner, value);
-  onlyKnownFields(owner, o, FIELDS);
+  refuseUnknownOptions(owner, o, FIELDS);
   return {
     backlogAgeMs: threshold(owner, 'backlogAgeMs', o.backlogAgeMs, base.backlogAgeMs, 0),
     queueSaturation: threshold(owner, 'queueSaturation', o.queueSaturation, base.queueSaturation),

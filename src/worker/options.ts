@@ -6,6 +6,7 @@ import { type RetryPolicy, retryPolicy } from '../durable/retry.js';
 import { guardedInspect, type Inspect } from '../inspect.js';
 import { LatencyTracker, type LatencyTrackerOptions, latencySettings } from '../LatencyTracker.js';
 import { type Logger, quietLogger } from '../logger.js';
+import { refuseUnknownOptions } from '../optionNames.js';
 import type { DurableTask } from '../task.js';
 import {
   clockOption,
@@ -18,6 +19,7 @@ import {
 } from '../validate.js';
 import { handlersOption, type RegisteredHandler } from './handlerOptions.js';
 import { type HealthSettings, healthSettings } from './health.js';
+import { refuseIneffective, refuseWorkerProvided, WORKER_OPTION_NAMES } from './optionRules.js';
 import type { SyncWorkerOptions } from './types.js';
 
 const OWNER = 'SyncWorker';
@@ -65,6 +67,8 @@ export interface WorkerSettings {
  */
 export function workerSettings(options: unknown): WorkerSettings {
   const o = optionsObject<SyncWorkerOptions>(OWNER, options);
+  refuseUnknownOptions(OWNER, o, WORKER_OPTION_NAMES);
+  refuseWorkerProvided(o);
   const logger = loggerOption(OWNER, o.logger) ?? quietLogger;
   if (o.trace !== undefined && typeof o.trace !== 'boolean') {
     throw new TypeError(`${OWNER}: trace must be a boolean`);
@@ -73,15 +77,24 @@ export function workerSettings(options: unknown): WorkerSettings {
   const tracker = provisionOf(o.latencyTracker, LatencyTracker);
   const handlers = handlersOption(o.handlers, o.backlog);
   const retry = retryPolicy(OWNER, o.retry);
+  const countsAsFailure = optionalFunction<(error: Error) => boolean>(
+    OWNER,
+    'countsAsFailure',
+    o.countsAsFailure,
+  );
+  const onDeadLetter = optionalFunction<WorkerSettings['onDeadLetter']>(
+    OWNER,
+    'onDeadLetter',
+    o.onDeadLetter,
+  );
+  refuseIneffective(o);
   return {
     maxQueue: positiveInteger(OWNER, 'maxQueue', o.maxQueue, 64, true),
     concurrency: positiveInteger(OWNER, 'concurrency', o.concurrency, 1, false, MAX_CONCURRENCY),
     name: nameOption(o.name),
     clock: clockOption(OWNER, o.clock) ?? systemClock,
     logger,
-    countsAsFailure:
-      optionalFunction<(error: Error) => boolean>(OWNER, 'countsAsFailure', o.countsAsFailure) ??
-      countEverything,
+    countsAsFailure: countsAsFailure ?? countEverything,
     trace: o.trace === true,
     idleAfterMs: delayMs(OWNER, 'idleAfterMs', o.idleAfterMs, 1),
     inspect: guardedInspect(inspectOption<Inspect>(OWNER, o.inspect), (error) =>
@@ -97,7 +110,7 @@ export function workerSettings(options: unknown): WorkerSettings {
           : undefined,
     durable:
       handlers === undefined ? undefined : { store: o.backlog as BacklogStore, handlers, retry },
-    onDeadLetter: optionalFunction(OWNER, 'onDeadLetter', o.onDeadLetter),
+    onDeadLetter,
     health: healthSettings(`${OWNER}: health`, o.health),
   };
 }

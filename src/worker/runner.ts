@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
-import { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
+import { TaskTimeoutError, timeoutMessage } from '../errors/TaskTimeoutError.js';
 import type { LatencyTracker } from '../LatencyTracker.js';
 import { isThenable, toError } from '../task.js';
 import type { BreakerGate } from './breakerGate.js';
@@ -141,13 +141,14 @@ export class Runner {
    */
   abandon(errorFor: () => Error): void {
     this.stop();
+    const now = this.clock.now();
     for (let slot = this.deadlines.peek(); slot !== undefined; slot = this.deadlines.peek()) {
-      const { source, task, run } = slot;
+      const { source, task, run, startedAt } = slot;
       this.release(slot);
       retireSettlers(slot);
       const error = errorFor();
       run?.abort(error);
-      source?.abandoned(task, error);
+      source?.abandoned(task, error, now - startedAt);
     }
   }
 
@@ -179,7 +180,7 @@ export class Runner {
         this.gate.failed(error, generation);
       }
       this.trace?.({ type: 'trace.taskSettled', name: nameOf(task), outcome: 'failed' });
-      source.failed(task, error, now, this.gate.isOpen);
+      source.failed(task, error, now, this.gate.isOpen, durationMs);
     }
     this.host.runEnded();
   }
@@ -192,16 +193,14 @@ export class Runner {
     this.lastNow = now;
     this.nowIsFresh = true;
     const timeoutMs = run.timeoutMs;
-    const error = createCheapError(TaskTimeoutError, `task timed out after ${timeoutMs} ms`, {
-      timeoutMs,
-    });
+    const error = createCheapError(TaskTimeoutError, timeoutMessage(timeoutMs), { timeoutMs });
     // A censored sample: the call took at least this long, so the p95 rises during a slowdown.
     this.tracker?.observe(timeoutMs);
     this.observer?.(task, now - startedAt, error);
     this.gate.failed(error, generation);
     run.abort(error);
     this.trace?.({ type: 'trace.taskSettled', name: nameOf(task), outcome: 'timedOut' });
-    source.timedOut(task, error, now, this.gate.isOpen);
+    source.timedOut(task, error, now, this.gate.isOpen, now - startedAt);
     this.host.runEnded();
   }
 

@@ -26,12 +26,15 @@ export interface TaskSource<T> {
   reportsOutcome?(task: T, error?: Error): boolean;
   /** The run succeeded within its deadline. */
   succeeded(task: T, result: unknown, durationMs: number): void;
-  /** The run failed (`error`, already reported to the breaker; `remoteDown`: the breaker is open now). */
-  failed(task: T, error: Error, now: number, remoteDown: boolean): void;
-  /** The run hit its deadline. */
-  timedOut(task: T, error: Error, now: number, remoteDown: boolean): void;
-  /** The run was cut off by the shutdown deadline, with no outcome. */
-  abandoned(task: T, error: Error): void;
+  /**
+   * The run failed after `durationMs` (`error`, already reported to the
+   * breaker; `remoteDown`: the breaker is open now).
+   */
+  failed(task: T, error: Error, now: number, remoteDown: boolean, durationMs: number): void;
+  /** The run hit its deadline, `durationMs` after it started. */
+  timedOut(task: T, error: Error, now: number, remoteDown: boolean, durationMs: number): void;
+  /** The run was cut off by the shutdown deadline, with no outcome, `durationMs` after it started. */
+  abandoned(task: T, error: Error, durationMs: number): void;
   /** The breaker opened: tasks that cannot be kept fail fast, each with its own error. */
   failWaiting(errorFor: () => Error): void;
   /** The shutdown deadline passed: tasks that cannot be kept fail, each with its own error. */

@@ -14,14 +14,17 @@ import type { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
 import type { Inspect } from '../inspect.js';
 import type { LatencyTracker, LatencyTrackerOptions } from '../LatencyTracker.js';
 import type { Logger } from '../logger.js';
-import type { DurableHandlerEntry, DurableTask, SyncTask } from '../task.js';
+import type { DurableHandlers, DurableTask, SyncTask } from '../task.js';
 import type { HealthOptions } from './health.js';
 
 /** The task timeout when the worker has no latency tracker (`latencyTracker: false`). */
 export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
 
-/** Options of {@link SyncWorker}. */
-export interface SyncWorkerOptions {
+/**
+ * Options of {@link SyncWorker}. `H` is the type of `handlers`, inferred from
+ * it: `enqueue` then checks a durable task's handler name and payload type.
+ */
+export interface SyncWorkerOptions<H extends DurableHandlers = DurableHandlers> {
   /**
    * Most closure tasks that may wait (those running not counted), and about
    * the most durable tasks held in memory; `Infinity` for unbounded. Default 64.
@@ -66,9 +69,11 @@ export interface SyncWorkerOptions {
    * key?, id? }`) is data, so it can be kept in `backlog` and delivered after
    * an outage or a restart. Each handler is a function of one payload, or
    * `{ batch: { maxSize }, run(payloads, context) }` to take up to `maxSize`
-   * consecutive tasks of one key in one call. Needs `backlog`.
+   * consecutive tasks of one key in one call. Needs `backlog`. A handler
+   * whose payload parameter has a type makes `enqueue` check the payloads
+   * given to it (`(payload: Message, context) => …`).
    */
-  handlers?: Record<string, DurableHandlerEntry>;
+  handlers?: H;
   /**
    * Where durable tasks are kept from the moment they are accepted until
    * delivered: `lmdbBacklog({ path })` from `xstate-sync-worker/lmdb`, or
@@ -150,10 +155,18 @@ export type DrainState = 'idle' | 'running' | 'blocked' | 'backoff' | 'done';
  * Tell the kinds apart with `'handler' in task`.
  */
 export interface SyncWorkerEvents {
+  /** `durationMs`: how long the run took, in ms on the worker's clock. */
   taskSucceeded: { task: SyncTask | DurableTask; result: unknown; durationMs: number };
-  /** Any failure other than a timeout or a drop: an error, a refusal, breaker fail-fast, shutdown, a dead letter. */
-  taskFailed: { task: SyncTask | DurableTask; error: Error };
-  taskTimedOut: { task: SyncTask; error: TaskTimeoutError; timeoutMs: number };
+  /**
+   * Any failure other than a timeout or a drop: an error, a refusal, breaker
+   * fail-fast, shutdown, a dead letter. `durationMs`: how long its last run
+   * took (to its error, or to the shutdown deadline that cut it off), in ms on
+   * the worker's clock; `undefined` when it failed without running (refused,
+   * failed fast or at shutdown while waiting, not kept by the store, no handler).
+   */
+  taskFailed: { task: SyncTask | DurableTask; error: Error; durationMs: number | undefined };
+  /** `durationMs`: from the run's start to its deadline, as measured (about `timeoutMs`). */
+  taskTimedOut: { task: SyncTask; error: TaskTimeoutError; timeoutMs: number; durationMs: number };
   taskDropped: { task: SyncTask; error: QueueOverflowError };
   /** A durable task's run failed and it will run again after `delayMs`. */
   taskRetried: { task: DurableTask; error: Error; attempt: number; delayMs: number };

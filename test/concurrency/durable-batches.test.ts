@@ -73,7 +73,7 @@ async function keptBacklog(
     handlers: { write: never, single: never },
     breaker: false,
   });
-  for (const task of tasks) first.enqueue(task as DurableTaskInput);
+  for (const task of tasks) first.enqueue(task as DurableTaskInput<unknown, 'write' | 'single'>);
   await first.flush();
   await first.shutdown({ timeoutMs: 0 });
   return backlog;

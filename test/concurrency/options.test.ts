@@ -28,9 +28,9 @@ describe('concurrency and batch options', () => {
     [{ run: write, batch: { maxSize: MAX_BATCH_SIZE + 1 } }, /handlers\.write\.batch\.maxSize/],
     [
       { run: write, batch: { maxSize: 10, maxWait: 5 } },
-      /handlers\.write\.batch has an unknown field "maxWait"/,
+      /handlers\.write\.batch: an unknown option "maxWait"/,
     ],
-    [{ run: write, size: 10 }, /handlers\.write has an unknown field "size"/],
+    [{ run: write, size: 10 }, /handlers\.write: an unknown option "size"/],
     [{ run: write, batch: 10 }, /handlers\.write\.batch must be an object/],
     [42, /handlers\.write must be a function of one payload, or \{ run, batch/],
   ])('refuses the handler %j, naming the field', (handler, message) => {

@@ -17,6 +17,7 @@ describe('durable tasks: validation at enqueue', () => {
 
   it('refuses an unknown handler, naming the registered ones', () => {
     const { worker } = durableWorker();
+    // @ts-expect-error the compiler refuses it too: the worker's handlers are typed.
     expect(() => worker.enqueue({ handler: 'nope', payload: 1 })).toThrow(
       /unknown handler "nope"; registered: write/,
     );

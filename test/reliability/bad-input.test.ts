@@ -20,6 +20,7 @@ import {
   CircuitBreaker,
   LatencyTracker,
   MAX_DELAY_MS,
+  memoryBacklog,
   type SyncTask,
   SyncWorker,
 } from '../../src/index.js';
@@ -458,6 +459,9 @@ describe('bad input: the valid extremes are accepted', () => {
         worker({
           breaker: false,
           latencyTracker: false,
+          // retry does something only for durable tasks, so they are set up.
+          backlog: memoryBacklog(),
+          handlers: { write: () => {} },
           retry: { maxAttempts: 1, baseMs: MAX_DELAY_MS, maxMs: MAX_DELAY_MS },
         }),
       ],

@@ -405,8 +405,9 @@ describe('fault: an onFailure that throws', () => {
     const next = recordingTask(() => 'next');
     worker.enqueue(next.task);
     await worker.onIdle();
-    expect(lines.filter((l) => l.level === 'error').map((l) => l.details)).toEqual([
-      ['not an Error'],
+    // A thrown primitive is told in the message, where every logger keeps it.
+    expect(lines.filter((l) => l.level === 'error').map((l) => [l.message, l.details])).toEqual([
+      ['SyncWorker: onFailure of task "loud" threw: "not an Error"', []],
     ]);
     expect(next.fates).toEqual([{ kind: 'success', value: 'next' }]);
   });
@@ -698,9 +699,12 @@ describe('fault: listeners that throw inside event handlers', () => {
       expect(fates).toHaveLength(1);
       expect(failureOf(fates)).toBeInstanceOf(WorkerShutdownError);
     }
-    const details = lines.filter((l) => l.level === 'error').map((l) => l.details[0]);
-    expect(details.filter((d) => d === 'taskFailed listener bug')).toHaveLength(2);
-    expect(details).toContain(undefined);
+    // Thrown primitives are told in the message, where every logger keeps them.
+    const messages = lines.filter((l) => l.level === 'error').map((l) => l.message);
+    expect(
+      messages.filter((m) => m.endsWith('listener threw: "taskFailed listener bug"')),
+    ).toHaveLength(2);
+    expect(messages).toContain('SyncWorker: a "stateChange" listener threw: undefined');
     expect(worker.state).toBe('shutdown');
   });
 

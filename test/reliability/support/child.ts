@@ -20,17 +20,26 @@ export interface ChildResult {
 export function runFixture(
   name: string,
   args: readonly string[] = [],
+  options: { limitMs?: number; nodeFlags?: readonly string[] } = {},
+): Promise<ChildResult> {
+  return runChild(fixturePath(name), args, options);
+}
+
+/** {@link runFixture} for a TypeScript file given by its path. */
+export function runChild(
+  file: string,
+  args: readonly string[] = [],
   { limitMs = 10_000, nodeFlags = [] as readonly string[] } = {},
 ): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      [...nodeFlags, '--import', 'tsx', fixturePath(name), ...args],
+      [...nodeFlags, '--import', 'tsx', file, ...args],
       { timeout: limitMs, maxBuffer: 16 * 2 ** 20 },
       (error, stdout, stderr) => {
         if (error?.killed) {
           reject(
-            new Error(`${name} ${args.join(' ')} did not exit within ${limitMs} ms: ${stdout}`),
+            new Error(`${file} ${args.join(' ')} did not exit within ${limitMs} ms: ${stdout}`),
           );
         } else {
           resolve({ code: child.exitCode, stdout, stderr });
