@@ -116,10 +116,10 @@ export class CircuitBreaker {
         clock: clockOption(OWNER, o.clock) ?? systemClock,
         inspect: inspectOption<Inspect>(OWNER, o.inspect),
       });
+    this.#resume(o.initialState);
     this.#subscription = this.actor.subscribe((snapshot) => this.#onSnapshot(snapshot));
     if (this.#ownsActor) this.actor.start();
     else this.#onSnapshot(this.actor.getSnapshot());
-    this.#resume(o.initialState);
   }
 
   /**

@@ -248,7 +248,7 @@ describe('health thresholds: bad input', () => {
     [
       { health: { backlogAgeMS: 5 } },
       TypeError,
-      /SyncWorker: health: unknown option "backlogAgeMS"/,
+      /SyncWorker: health: an unknown option "backlogAgeMS"/,
     ],
     [{ health: 5 }, TypeError, /SyncWorker: health: options must be an object/],
     [{ health: { backlogAgeMs: '5' } }, TypeError, /backlogAgeMs must be a number/],

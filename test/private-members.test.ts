@@ -26,6 +26,7 @@ const WORKER = [
   'dropped',
   'enqueue',
   'flush',
+  'health',
   'isRunning',
   'latencyTracker',
   'name',
@@ -49,6 +50,7 @@ const BREAKER = [
   'recordSuccess',
   'reset',
   'state',
+  'toJSON',
 ];
 const TRACKER = ['actor', 'dispose', 'isWarm', 'observe', 'p95', 'reset', 'sampleCount', 'timeout'];
 const STORE = [
@@ -64,6 +66,7 @@ const STORE = [
   'read',
   'remove',
   'requeueDead',
+  'saveBreaker',
   'stats',
   'update',
 ];

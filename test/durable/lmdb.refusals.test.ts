@@ -261,6 +261,6 @@ describe('mapSize and maxBytes', () => {
       /maxBytes must be a positive whole number/,
     );
     expect(() => lmdbBacklog({ path, mapSize: '1GB' as never })).toThrow(TypeError);
-    expect(() => lmdbBacklog({ path, maxSize: 1 } as never)).toThrow(/unknown option\(s\) maxSize/);
+    expect(() => lmdbBacklog({ path, maxSize: 1 } as never)).toThrow(/an unknown option "maxSize"/);
   });
 });

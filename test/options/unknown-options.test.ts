@@ -68,7 +68,7 @@ const UNKNOWN: [where: string, build: () => unknown, message: string][] = [
   [
     'a CircuitBreaker option',
     () => new CircuitBreaker({ probeInterval: 1_000 } as never),
-    'CircuitBreaker: an unknown option "probeInterval" (did you mean "probeIntervalMs"?); known: failureThreshold, probeIntervalMs, probeTimeoutMs, clock, inspect, logger',
+    'CircuitBreaker: an unknown option "probeInterval" (did you mean "probeIntervalMs"?); known: failureThreshold, probeIntervalMs, probeTimeoutMs, initialState, clock, inspect, logger',
   ],
   [
     'a LatencyTracker option',
@@ -78,7 +78,7 @@ const UNKNOWN: [where: string, build: () => unknown, message: string][] = [
   [
     'an lmdbBacklog option',
     () => lmdbBacklog({ path: '/nonexistent/never-created', mapsize: 2 ** 20 } as never),
-    'lmdbBacklog: an unknown option "mapsize" (did you mean "mapSize"?); known: path, readOnly, mapSize',
+    'lmdbBacklog: an unknown option "mapsize" (did you mean "mapSize"?); known: path, readOnly, mapSize, maxBytes',
   ],
   [
     'a memoryBacklog option',
