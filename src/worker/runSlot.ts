@@ -36,15 +36,15 @@ export interface RunSlot extends Deadlined {
   probe: boolean;
   /** The next slot not in use, while this one is not in use either: the runner's free list. */
   nextIdle: RunSlot | undefined;
-  /** How the current run's native promise reports back. */
-  settlers: Settlers;
+  /** How the current run's native promise reports back: made at the first such run, so an idle worker holds none. */
+  settlers: Settlers | undefined;
   /** What the settlers call. */
   readonly settle: SettleRun;
 }
 
 /** A slot with nothing in flight, whose outcomes go to `settle`. */
 export function emptySlot(settle: SettleRun): RunSlot {
-  const slot: RunSlot = {
+  return {
     seq: 0,
     source: undefined,
     task: undefined,
@@ -55,17 +55,23 @@ export function emptySlot(settle: SettleRun): RunSlot {
     generation: 0,
     probe: false,
     nextIdle: undefined,
-    settlers: undefined as unknown as Settlers,
+    settlers: undefined,
     settle,
   };
-  slot.settlers = settlersFor(slot);
-  return slot;
+}
+
+/** The settlers of `slot`'s run, made now if the slot has none. */
+export function settlersOf(slot: RunSlot): Settlers {
+  if (slot.settlers === undefined) slot.settlers = settlersFor(slot);
+  return slot.settlers;
 }
 
 /** The run in `slot` ended without its outcome: its promise may still settle, and must reach nothing. */
 export function retireSettlers(slot: RunSlot): void {
-  slot.settlers.live = false;
-  slot.settlers = settlersFor(slot);
+  const settlers = slot.settlers;
+  if (settlers === undefined) return;
+  settlers.live = false;
+  slot.settlers = undefined;
 }
 
 function settlersFor(slot: RunSlot): Settlers {

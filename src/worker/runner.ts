@@ -5,7 +5,7 @@ import type { LatencyTracker } from '../LatencyTracker.js';
 import { isThenable, toError } from '../task.js';
 import type { BreakerGate } from './breakerGate.js';
 import { DeadlineHeap } from './deadlines.js';
-import { emptySlot, type RunSlot, retireSettlers } from './runSlot.js';
+import { emptySlot, type RunSlot, retireSettlers, settlersOf } from './runSlot.js';
 import type { TaskSource } from './taskSource.js';
 
 /** What the runner tells the drain loop that drives it. */
@@ -120,7 +120,7 @@ export class Runner {
         return;
       }
       if ((result as object).constructor === Promise) {
-        const settlers = slot.settlers;
+        const settlers = settlersOf(slot);
         result.then(settlers.fulfilled, settlers.rejected);
         return;
       }
