@@ -108,8 +108,21 @@ describe('the README’s facts about the package', () => {
   });
 
   it('ships the files its links need', () => {
-    for (const file of ['docs/demo-report.png', 'bench/RESULTS.md', 'examples']) {
-      expect(PACKAGE.files).toContain(file);
+    // An entry of `files` may hold a `*` in its last segment (`docs/*.png`), as npm's globs do.
+    const shipped = (file: string) =>
+      (PACKAGE.files as string[]).some((entry) =>
+        entry.includes('*')
+          ? file.startsWith(entry.slice(0, entry.lastIndexOf('/') + 1)) &&
+            file.endsWith(entry.slice(entry.lastIndexOf('*') + 1))
+          : entry === file,
+      );
+    for (const file of [
+      'docs/demo-report.png',
+      'docs/live-view.png',
+      'bench/RESULTS.md',
+      'examples',
+    ]) {
+      expect(shipped(file), file).toBe(true);
       expect(existsSync(new URL(`../../${file}`, import.meta.url))).toBe(true);
     }
   });
