@@ -3,6 +3,7 @@ import { latencyMachine } from '../machines/projections/latency.machine.js';
 import { sendIfActive } from './actorSend.js';
 import type { Inspect } from './inspect.js';
 import { optionNames, refuseUnknownOptions } from './optionNames.js';
+import { insertSorted, p95Index, replaceSorted, sortFrom } from './sortedSamples.js';
 import {
   delayMs,
   inspectOption,
@@ -39,8 +40,8 @@ export type LatencyTrackerActor = ActorRefFrom<typeof latencyMachine>;
 const OWNER = 'LatencyTracker';
 
 /**
- * The largest sample window. Each sample costs 16 bytes and `observe` is
- * O(window), so a window beyond this is a mistake, not a tuning choice.
+ * The largest sample window. Each sample costs 16 bytes and `observe` may
+ * be O(window), so a window beyond this is a mistake, not a tuning choice.
  */
 export const MAX_WINDOW = 100_000;
 
@@ -105,8 +106,10 @@ export function latencySettings(owner: string, options: unknown, standalone = fa
  * Rolling p95 of call latencies, giving an adaptive timeout of
  * `clamp(headroom × p95, floorMs, ceilingMs)` once warm, and `defaultMs` before.
  *
- * `observe` and `timeout` are plain O(window) / O(1) calls with no allocation;
- * the tracker's actor (`warming` → `adaptive`, with `saturated` when pinned at
+ * `observe` and `timeout` are plain calls with no allocation. `timeout` is
+ * O(1); `observe` is O(1) while the p95 leaves the timeout on its floor (two
+ * counters say so), and otherwise keeps a sorted copy of the window, close to
+ * O(log window) for steady latencies. The tracker's actor (`warming` → `adaptive`, with `saturated` when pinned at
  * the ceiling) only hears when that regime changes.
  */
 export class LatencyTracker {
@@ -121,10 +124,23 @@ export class LatencyTracker {
   readonly #ownsActor: boolean;
   // Arrival order, to know which sample leaves the window next.
   readonly #ring: Float64Array;
-  // The same samples kept sorted, so the p95 is a single index.
+  // The same samples sorted, so the p95 is a single index; in order only while #sortedValid.
   readonly #sorted: Float64Array;
+  // Whether #sorted holds the window in order. Only observe, #recompute, #sortedSamples and
+  // reset write it: #recompute drops the order while the p95 cannot lift the timeout, which
+  // spares observe the sorting, and #sortedSamples rebuilds it when the p95 is needed again.
+  #sortedValid = true;
+  // Samples in the window with headroom × sample above the lowest timeout, and at or above
+  // the ceiling. headroom × x grows with x, so they are the window's largest samples, and
+  // comparing each count with the p95's rank tells where the p95 is without sorting. Only
+  // observe and reset write them.
+  #aboveFloor = 0;
+  #atCeiling = 0;
+  // The lowest timeout the tracker gives: max(floorMs, MIN_TIMEOUT_MS).
+  readonly #lowestMs: number;
   #next = 0;
-  #count = 0;
+  // Samples observed since the start or the last reset (the window holds the last `window`).
+  #samples = 0;
   #current: number;
   #warm = false;
   #saturated = false;
@@ -142,6 +158,7 @@ export class LatencyTracker {
     this.#ceilingMs = settings.ceilingMs;
     this.#headroom = settings.headroom;
     this.#warmupSamples = settings.warmupSamples;
+    this.#lowestMs = Math.max(this.#floorMs, MIN_TIMEOUT_MS);
     this.#ring = new Float64Array(this.#window);
     this.#sorted = new Float64Array(this.#window);
     this.#current = Math.min(this.#defaultMs, this.#ceilingMs);
@@ -160,11 +177,16 @@ export class LatencyTracker {
   observe(ms: number): void {
     if (typeof ms !== 'number' || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) return;
     const held = this.sampleCount;
-    if (held === this.#window) this.#replaceSorted(this.#ring[this.#next] as number, ms, held);
-    else this.#insertSorted(ms, held);
+    const old = this.#ring[this.#next] as number;
+    if (held === this.#window) this.#count(old, -1);
+    this.#count(ms, 1);
+    if (this.#sortedValid) {
+      if (held === this.#window) replaceSorted(this.#sorted, old, ms, held);
+      else insertSorted(this.#sorted, ms, held);
+    }
     this.#ring[this.#next] = ms;
     this.#next = this.#next + 1 === this.#window ? 0 : this.#next + 1;
-    this.#count++;
+    this.#samples++;
     this.#recompute();
   }
 
@@ -177,13 +199,12 @@ export class LatencyTracker {
   get p95(): number | undefined {
     const n = this.sampleCount;
     if (n === 0) return undefined;
-    // ceil(0.95 × n) − 1 in integers: 0.95 has no exact binary form.
-    return this.#sorted[Math.floor((95 * n + 99) / 100) - 1];
+    return this.#sortedSamples()[p95Index(n)];
   }
 
   /** How many samples the window holds now (at most `window`). */
   get sampleCount(): number {
-    return Math.min(this.#count, this.#window);
+    return Math.min(this.#samples, this.#window);
   }
 
   /** Whether the timeout adapts (`true`) or is still the warm-up default. */
@@ -193,8 +214,11 @@ export class LatencyTracker {
 
   /** Forgets every sample; the timeout returns to the warm-up default. */
   reset(): void {
-    this.#count = 0;
+    this.#samples = 0;
     this.#next = 0;
+    this.#aboveFloor = 0;
+    this.#atCeiling = 0;
+    this.#sortedValid = true;
     this.#warm = false;
     this.#saturated = false;
     this.#current = Math.min(this.#defaultMs, this.#ceilingMs);
@@ -209,55 +233,37 @@ export class LatencyTracker {
   #recompute(): void {
     const n = this.sampleCount;
     if (n < this.#warmupSamples) return;
-    const wanted = this.#headroom * (this.p95 as number);
-    this.#current = Math.min(this.#ceilingMs, Math.max(this.#floorMs, wanted, MIN_TIMEOUT_MS));
+    // The samples from the p95's index up: all of them must pass a bound for the p95 to pass it.
+    const fromP95 = n - p95Index(n);
+    let wanted = this.#lowestMs; // headroom × p95 is at most this: the timeout stays on its floor
+    if (this.#aboveFloor >= fromP95)
+      wanted = this.#headroom * (this.#sortedSamples()[n - fromP95] as number);
+    else this.#sortedValid = false;
+    this.#current = Math.min(this.#ceilingMs, wanted);
     if (!this.#warm) {
       this.#warm = true;
       sendIfActive(this.actor, { type: 'WARMED_UP' });
     }
-    const saturated = wanted >= this.#ceilingMs;
+    const saturated = this.#atCeiling >= fromP95;
     if (saturated !== this.#saturated) {
       this.#saturated = saturated;
       sendIfActive(this.actor, { type: saturated ? 'CEILING_REACHED' : 'BELOW_CEILING' });
     }
   }
 
-  // Insertion step of insertion sort: O(n) moves of a small typed array.
-  #insertSorted(value: number, n: number): void {
-    const s = this.#sorted;
-    let i = n;
-    while (i > 0 && (s[i - 1] as number) > value) {
-      s[i] = s[i - 1] as number;
-      i--;
-    }
-    s[i] = value;
+  /** Counts `sample` in (`by` 1) or out of (`by` −1) the window's two bound counters. */
+  #count(sample: number, by: 1 | -1): void {
+    const scaled = this.#headroom * sample;
+    if (scaled > this.#lowestMs) this.#aboveFloor += by;
+    if (scaled >= this.#ceilingMs) this.#atCeiling += by;
   }
 
-  /**
-   * Puts `value` where the oldest sample `old` was, then slides it to its
-   * sorted place: one pass over only the samples between the two values.
-   * Steady latencies barely move, so this is close to O(log n) per sample.
-   */
-  #replaceSorted(old: number, value: number, n: number): void {
-    const s = this.#sorted;
-    let i = 0;
-    let hi = n - 1;
-    while (i < hi) {
-      const mid = (i + hi) >> 1;
-      if ((s[mid] as number) < old) i = mid + 1;
-      else hi = mid;
+  /** The window's samples, sorted (its first `sampleCount` elements), sorting them first if needed. */
+  #sortedSamples(): Float64Array {
+    if (!this.#sortedValid) {
+      sortFrom(this.#sorted, this.#ring, this.sampleCount);
+      this.#sortedValid = true;
     }
-    if (value > old) {
-      while (i + 1 < n && (s[i + 1] as number) < value) {
-        s[i] = s[i + 1] as number;
-        i++;
-      }
-    } else {
-      while (i > 0 && (s[i - 1] as number) > value) {
-        s[i] = s[i - 1] as number;
-        i--;
-      }
-    }
-    s[i] = value;
+    return this.#sorted;
   }
 }

@@ -27,6 +27,26 @@ export function taskKind(task: unknown): 'closure' | 'durable' {
   );
 }
 
+/**
+ * Whether `task` is a closure task that {@link validateTask} accepts, with
+ * no error built: `enqueue`'s one test on its hot path. Anything else goes
+ * through {@link taskKind} and the validators, which say what is wrong.
+ */
+export function isClosureTask(task: unknown): task is SyncTask {
+  if (task === null || typeof task !== 'object') return false;
+  const t = task as SyncTask & { handler?: unknown };
+  const key = t.key;
+  return (
+    typeof t.run === 'function' &&
+    t.handler === undefined &&
+    (t.name === undefined || typeof t.name === 'string') &&
+    (t.onSuccess === undefined || typeof t.onSuccess === 'function') &&
+    (t.onFailure === undefined || typeof t.onFailure === 'function') &&
+    (key === undefined ||
+      (typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH))
+  );
+}
+
 /** Throws a TypeError naming the field when `task` is not a usable {@link SyncTask}. */
 export function validateTask(task: unknown): asserts task is SyncTask {
   // Literal property reads: this runs on every enqueue, and a computed read costs 20× more.

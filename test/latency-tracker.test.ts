@@ -159,6 +159,58 @@ describe('LatencyTracker', () => {
     );
   });
 
+  it('gives the timeout, warmth and saturation the formula gives, whether or not the p95 is read between samples (property)', () => {
+    // Samples around every bound (floor, ceiling, their ties) with random settings: observe
+    // counts samples against the bounds and sorts only while the p95 can lift the timeout.
+    const settingsArb = fc.record({
+      window: fc.integer({ min: 1, max: 30 }),
+      floorMs: fc.constantFrom(0, 0.5, 10, 300),
+      ceilingMs: fc.constantFrom(300, 1_000, 5_000),
+      headroom: fc.constantFrom(0.5, 1, 3, 7.3),
+      warmup: fc.integer({ min: 1, max: 30 }),
+    });
+    const sampleArb = fc.oneof(
+      fc.double({ min: 0, max: 2_000, noNaN: true }),
+      fc.constantFrom(0, 0.1, 1, 10 / 3, 100, 300 / 7.3, 1_000 / 3, 5_000 / 7.3),
+    );
+    const stepArb = fc.record({ sample: sampleArb, readP95: fc.boolean(), reset: fc.nat(40) });
+    fc.assert(
+      fc.property(settingsArb, fc.array(stepArb, { maxLength: 200 }), (o, steps) => {
+        const floorMs = Math.min(o.floorMs, o.ceilingMs);
+        const warmupSamples = Math.min(o.warmup, o.window);
+        const tracker = new LatencyTracker({
+          window: o.window,
+          floorMs,
+          ceilingMs: o.ceilingMs,
+          headroom: o.headroom,
+          warmupSamples,
+          defaultMs: 777,
+        });
+        let kept: number[] = [];
+        for (const step of steps) {
+          if (step.reset === 0) {
+            tracker.reset();
+            kept = [];
+          }
+          tracker.observe(step.sample);
+          kept = [...kept, step.sample].slice(-o.window);
+          const warm = kept.length >= warmupSamples;
+          const wanted = o.headroom * nearestRankP95(kept);
+          const expected = warm
+            ? Math.min(o.ceilingMs, Math.max(floorMs, wanted, 1))
+            : Math.min(777, o.ceilingMs);
+          expect(tracker.timeout()).toBe(expected);
+          expect(tracker.actor.getSnapshot().matches({ adaptive: 'saturated' })).toBe(
+            warm && wanted >= o.ceilingMs,
+          );
+          if (step.readP95) expect(tracker.p95).toBe(nearestRankP95(kept));
+        }
+        tracker.dispose();
+      }),
+      { seed: 20261202, numRuns: 400 },
+    );
+  });
+
   it('holds at most `window` samples', () => {
     const tracker = new LatencyTracker({ window: 8 });
     for (let i = 0; i < 10_000; i++) tracker.observe(i % 97);

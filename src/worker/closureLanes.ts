@@ -44,8 +44,9 @@ export class ClosureLanes {
     return key === undefined ? this.defaultLane : this.laneOf(key);
   }
 
-  /** Queues `task` at the back of `lane`. */
-  push(task: SyncTask, lane: ClosureLane): void {
+  /** Queues `task` at the back of its key's lane. */
+  push(task: SyncTask): void {
+    const lane = this.laneFor(task);
     lane.queue.push(task);
     this.queued++;
     const order = this.order;

@@ -44,21 +44,27 @@ export class ClosureSource implements TaskSource<ClosureRun> {
   }
 
   /**
-   * Queues a task. With `runnerFree`, an empty source sets the task apart as
-   * the next to run, so it does not count against `maxQueue`: a burst of
-   * `maxQueue + 1` into an idle worker drops nothing.
+   * Queues a task while nothing runs. With `runnerFree`, an empty source sets
+   * the task apart as the next to run, so it does not count against
+   * `maxQueue`: a burst of `maxQueue + 1` into an idle worker drops nothing.
    */
   push(task: SyncTask, runnerFree: boolean): void {
     const lanes = this.lanes;
-    const lane = lanes.laneFor(task);
     if (runnerFree && this.next === undefined && lanes.queued === 0) {
+      const lane = lanes.laneFor(task);
       this.next = task;
       this.nextLane = lane;
       lanes.occupy(lane);
       return;
     }
+    this.queue(task);
+  }
+
+  /** Queues a task at the back of its key's lane; when full, the oldest waiting task is dropped. */
+  queue(task: SyncTask): void {
+    const lanes = this.lanes;
     const victim = lanes.queued >= this.maxQueue ? lanes.dropOldest() : undefined;
-    lanes.push(task, lane);
+    lanes.push(task);
     if (victim !== undefined) this.drop(victim);
   }
 

@@ -69,9 +69,14 @@ export class DrainLoop implements RunnerHost {
   acceptClosure(task: SyncTask): void {
     // A run in flight means the drain is running, not lingering: the run's end looks again,
     // and a pump now is needed only if another run could start beside it.
-    if (this.runner.running > 0) {
-      this.closures.push(task, false);
-      if (this.runner.free > 0) this.schedule();
+    const runner = this.runner;
+    if (runner.free === 0) {
+      this.closures.queue(task); // every slot is busy (admission is open, so not stopped)
+      return;
+    }
+    if (runner.running > 0) {
+      this.closures.queue(task);
+      this.schedule();
       return;
     }
     // An idle runner will take the first task of a burst: it is set apart, not counted as waiting.

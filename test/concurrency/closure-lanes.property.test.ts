@@ -36,7 +36,7 @@ describe('ClosureLanes against a model', () => {
         for (const o of ops) {
           if (o.op === 'push') {
             const task: SyncTask = { run() {}, name: `t${n++}`, key: o.key };
-            lanes.push(task, lanes.laneFor(task));
+            lanes.push(task);
             waiting.push(task);
           } else if (o.op === 'start') {
             const busy = new Set(inFlight.map((r) => keyOf(r.task)));
@@ -72,7 +72,7 @@ describe('ClosureLanes against a model', () => {
     const order: string[] = [];
     for (const name of ['a1', 'a2', 'a3', 'b1', 'b2', 'c1']) {
       const task: SyncTask = { run() {}, name, key: name[0] };
-      lanes.push(task, lanes.laneFor(task));
+      lanes.push(task);
     }
     while (lanes.hasStartable()) {
       const lane = lanes.front();
