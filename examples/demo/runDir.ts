@@ -29,6 +29,10 @@ export interface RunSettings {
   outageMs: number | undefined;
   /** ISO time the first run started. */
   startedAt: string;
+  /** The Honcho workspace the run writes to (a new one per run). */
+  workspaceId: string;
+  /** The real Honcho server written to (`--honcho-url`), or none for the local service. */
+  honchoUrl?: string | undefined;
 }
 
 /** Where a run keeps its files. */
