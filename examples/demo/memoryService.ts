@@ -43,6 +43,16 @@ export interface ArrivedWrite {
   delayMs: number;
 }
 
+/** One request and the service's answer, as JSON values (`undefined` for an empty body). */
+export interface Exchange {
+  method: string;
+  /** Path and query, as sent. */
+  url: string;
+  requestBody: unknown;
+  status: number;
+  responseBody: unknown;
+}
+
 /** How `createMemoryService` runs. */
 export interface MemoryServiceOptions {
   /** The JSONL store; created if missing, resumed if present. */
@@ -54,6 +64,8 @@ export interface MemoryServiceOptions {
   now?: () => number;
   /** Sees each valid write as it starts its latency (for tests and tracing). */
   onArrival?: (write: ArrivedWrite) => void;
+  /** Sees every request the service answered, with its answer (the conformance test checks them). */
+  onExchange?: (exchange: Exchange) => void;
   /** Sees a failure to listen again after a `refuse` outage, or a phase listener's; default: logged to stderr. */
   onError?: (error: Error) => void;
 }
@@ -183,6 +195,11 @@ class HttpMemoryService implements MemoryService {
   private readonly now: () => number;
   private readonly startedAt: number;
   private readonly state: HonchoState;
+  /** Each request's method, URL and body so far, for `onExchange`. */
+  private readonly requests = new WeakMap<
+    http.ServerResponse,
+    Omit<Exchange, 'status' | 'responseBody'>
+  >();
   /** Requests seen per first message id: the per-request PRNG's third seed part. */
   private readonly attempts = new Map<string, number>();
   private readonly tally: ServiceCounts = {
@@ -303,6 +320,18 @@ class HttpMemoryService implements MemoryService {
     }
   }
 
+  /** Answers, and shows the exchange to `onExchange`. */
+  private answer(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    send(res, status, body, headers);
+    const request = this.requests.get(res);
+    if (request) this.options.onExchange?.({ ...request, status, responseBody: body });
+  }
+
   private report(error: unknown): void {
     const onError = this.options.onError ?? ((e: Error) => console.error('memory service:', e));
     onError(error instanceof Error ? error : new Error(String(error)));
@@ -342,32 +371,45 @@ class HttpMemoryService implements MemoryService {
       req.socket.destroy();
       return;
     }
+    const url = new URL(req.url ?? '/', this.url);
+    const seen = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      requestBody: undefined as unknown,
+    };
+    this.requests.set(res, seen);
     if (window.outage === 'unavailable') {
       this.tally.unavailable++;
-      send(res, 503, { detail: 'service unavailable (injected outage)' }, { 'retry-after': '1' });
+      this.answer(
+        res,
+        503,
+        { detail: 'service unavailable (injected outage)' },
+        { 'retry-after': '1' },
+      );
       return;
     }
-    const url = new URL(req.url ?? '/', this.url);
     const route = routeOf(req.method ?? 'GET', url.pathname);
     if (route.kind === 'health') {
-      send(res, 200, { status: 'ok' });
+      this.answer(res, 200, { status: 'ok' });
       return;
     }
-    const body = parseJson(await readBody(req));
+    const text = await readBody(req);
+    const body = parseJson(text);
+    seen.requestBody = body ?? undefined;
     if (route.kind === 'workspace') {
       const { id, metadata } = parseCreate(body);
       const { record, created } = this.state.getOrCreateWorkspace(id, metadata);
-      send(res, created ? 201 : 200, record);
+      this.answer(res, created ? 201 : 200, record);
     } else if (route.kind === 'session') {
       const { id, metadata } = parseCreate(body);
       this.requireWorkspace(route.workspace);
       const { record, created } = this.state.getOrCreateSession(route.workspace, id, metadata);
-      send(res, created ? 201 : 200, record);
+      this.answer(res, created ? 201 : 200, record);
     } else if (route.kind === 'listMessages') {
       this.requireSession(route.workspace, route.session);
       const paging = parsePaging(url.searchParams);
       refuseFilters(body);
-      send(res, 200, this.state.listMessages(route.workspace, route.session, paging));
+      this.answer(res, 200, this.state.listMessages(route.workspace, route.session, paging));
     } else {
       const batch = parseMessageBatch(body);
       this.requireSession(route.workspace, route.session);
@@ -405,7 +447,7 @@ class HttpMemoryService implements MemoryService {
     if (!(await this.wait(delayMs))) return;
     if (failed) {
       this.tally.errors++;
-      send(res, 500, { detail: 'internal error (injected)' });
+      this.answer(res, 500, { detail: 'internal error (injected)' });
       return;
     }
     this.commit(res, route, batch);
@@ -443,32 +485,32 @@ class HttpMemoryService implements MemoryService {
     const outcome = this.state.addMessages(workspace, session, batch);
     if (outcome.kind === 'duplicate') {
       this.tally.duplicates++;
-      send(res, 409, {
+      this.answer(res, 409, {
         detail: `every message is already stored (by metadata.demo_id; a check of this demo service, not of Honcho): ${outcome.ids.join(', ')}`,
       });
       return;
     }
     if (outcome.kind === 'mixed') {
       this.tally.badRequests++;
-      send(res, 422, {
+      this.answer(res, 422, {
         detail: `some messages are already stored (by metadata.demo_id): ${outcome.stored.join(', ')}`,
       });
       return;
     }
     this.tally.stored++;
-    send(res, 201, outcome.messages);
+    this.answer(res, 201, outcome.messages);
   }
 
   private fail(res: http.ServerResponse, error: unknown): void {
     if (error instanceof HttpError) {
       this.tally.badRequests++;
-      send(res, error.status, { detail: error.detail }, error.headers);
+      this.answer(res, error.status, { detail: error.detail }, error.headers);
       return;
     }
     // A client that went away mid-body is not an error of ours.
     if (res.destroyed) return;
     console.error('memory service:', error);
-    send(res, 500, { detail: 'internal error' });
+    this.answer(res, 500, { detail: 'internal error' });
   }
 }
 
