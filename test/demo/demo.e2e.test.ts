@@ -1,7 +1,7 @@
 /**
  * `npm start` end to end, as a newcomer and CI run it: the condensed run, the
  * kill-and-resume path, and an end check that fails when the service's store
- * lost or duplicated a write. Each run is a real process with a real HTTP
+ * lost or duplicated a batch. Each run is a real process with a real HTTP
  * service child, so bounds here are generous limits, never timing assertions.
  */
 import { execFile } from 'node:child_process';
@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { StoreLine } from '../../examples/demo/serviceStore.js';
 import { checkReportInBrowser, hasChromium, MISSING_CHROMIUM_HINT } from '../support/browser.js';
 import { eventually, isAlive } from '../support/process.js';
 
@@ -76,6 +77,8 @@ describe('npm start: the command line', () => {
       '--live',
       '--kill-at',
       '--resume',
+      '--honcho-url',
+      '--honcho-key',
     ]) {
       expect(stdout).toContain(option);
     }
@@ -174,16 +177,23 @@ describe('npm start -- --kill-at outage, then --resume', () => {
   );
 
   it(
-    'the end check fails, exit 1, when the service lost one write and stored another twice',
+    'the end check fails, exit 1, when the service lost one batch and stored another twice',
     async () => {
       const store = path.join(tampered, 'memory-service.jsonl');
-      const [first, second, ...rest] = readFileSync(store, 'utf8').trimEnd().split('\n');
-      writeFileSync(store, `${[second, ...rest, second].join('\n')}\n`);
+      const lines = readFileSync(store, 'utf8').trimEnd().split('\n');
+      const batches = lines.flatMap((line, index) => {
+        const parsed = JSON.parse(line) as StoreLine;
+        return parsed.kind === 'messages' ? [{ index, messages: parsed.messages }] : [];
+      });
+      const [first, second] = batches as [(typeof batches)[0], (typeof batches)[0]];
+      const kept = lines.filter((_, i) => i !== first.index);
+      writeFileSync(store, `${[...kept, lines[second.index]].join('\n')}\n`);
       const { code, stdout } = await runDemo(['--fast', '--backlog', tampered, '--resume']);
       expect(code).toBe(1);
-      const lost = JSON.parse(first as string) as { session: string; turn: number };
-      expect(stdout).toMatch(new RegExp(`✘ LOST 1 turn\\(s\\): ${lost.session}-t00${lost.turn}`));
-      expect(stdout).toMatch(/✘ DUPLICATED 2 message\(s\)/);
+      const taskOf = (m: { metadata: Record<string, unknown> }) => m.metadata.task_id as string;
+      const lost = [...new Set(first.messages.map(taskOf))].sort();
+      expect(stdout).toMatch(new RegExp(`✘ LOST ${lost.length} turn\\(s\\): ${lost[0]}`));
+      expect(stdout).toMatch(new RegExp(`✘ DUPLICATED ${second.messages.length} message\\(s\\)`));
       expect(stdout).toMatch(/✘ OUT OF ORDER/);
     },
     LIMIT_MS,
