@@ -35,15 +35,10 @@ import {
   newRunDir,
   type RunDir,
   type RunSettings,
+  reportedOptions,
   writeSettings,
 } from './runDir.js';
-import {
-  buildScenario,
-  DEFAULT_OUTAGE_MS,
-  describeScenario,
-  midpointOf,
-  productionMs,
-} from './scenario.js';
+import { buildScenario, describeScenario, midpointOf, productionMs } from './scenario.js';
 import { startServiceProcess } from './serviceProcess.js';
 import { type Display, LiveDisplay, PlainDisplay } from './status.js';
 import { BacklogTally, formatTable, summarize } from './summary.js';
@@ -346,6 +341,7 @@ class Demo {
       total: this.total,
       persisting: isPersisting(worker),
       duplicates: this.client.counts.duplicate,
+      concurrency: CONCURRENCY,
       retried: stats.retried,
     });
   }
@@ -432,7 +428,11 @@ class Demo {
         : 'xstate-sync-worker demo',
       startedAt: new Date(Date.now() - durationMs).toISOString(),
       durationMs,
-      options: this.reportedOptions(),
+      options: reportedOptions(
+        this.plan.settings,
+        this.plan.resumed,
+        this.options.honchoUrl ?? this.plan.settings.honchoUrl,
+      ),
       scenario: this.plan.scenario,
       scenarioOffsetMs: this.scenarioOffsetMs,
       samples: this.samples,
@@ -445,21 +445,6 @@ class Demo {
       ),
     };
     writeFileSync(this.options.report, await renderReport(record));
-  }
-
-  /** The options as chips, each with the value the run used (defaults spelled out). */
-  private reportedOptions(): Record<string, string | number | boolean> {
-    const { settings, resumed } = this.plan;
-    const honchoUrl = this.options.honchoUrl ?? settings.honchoUrl;
-    return {
-      sessions: settings.sessions,
-      turns: settings.turns,
-      seed: settings.seed,
-      'outage-ms': settings.outageMs ?? DEFAULT_OUTAGE_MS[settings.fast ? 'fast' : 'full'],
-      ...(settings.fast ? { fast: true } : {}),
-      ...(resumed ? { resume: true } : {}),
-      ...(honchoUrl === undefined ? {} : { 'honcho-url': honchoUrl }),
-    };
   }
 }
 

@@ -7,8 +7,19 @@ import { turnsOf } from '../../examples/demo/listing.js';
 import { leafStateIds } from '../../examples/demo/observe.js';
 import { parseOptions, resumedReportPath, UsageError } from '../../examples/demo/options.js';
 import { planConversations, sessionName, turnId } from '../../examples/demo/producer.js';
-import { FlushLedger, newRunDir, writeSettings } from '../../examples/demo/runDir.js';
-import { LiveDisplay, PlainDisplay, renderFrame } from '../../examples/demo/status.js';
+import {
+  FlushLedger,
+  newRunDir,
+  reportedOptions,
+  writeSettings,
+} from '../../examples/demo/runDir.js';
+import {
+  fitColumns,
+  LiveDisplay,
+  PlainDisplay,
+  renderFrame,
+  visibleWidth,
+} from '../../examples/demo/status.js';
 import {
   BacklogTally,
   describeCalls,
@@ -289,6 +300,33 @@ describe('the run directory', () => {
     expect(() => newRunDir(run.dir)).toThrow(/holds an earlier run: finish it with --resume/);
   });
 
+  it('names every option of the run with its value in the report’s chips', () => {
+    const settings = {
+      sessions: 20,
+      turns: 50,
+      seed: 7,
+      fast: false,
+      outageMs: undefined,
+      startedAt: '',
+      workspaceId: 'w',
+    };
+    expect(reportedOptions(settings, false, undefined)).toEqual({
+      sessions: 20,
+      turns: 50,
+      seed: 7,
+      'outage-ms': 12_000,
+    });
+    expect(reportedOptions({ ...settings, fast: true }, true, 'http://h')).toEqual({
+      sessions: 20,
+      turns: 50,
+      seed: 7,
+      'outage-ms': 1_500,
+      fast: true,
+      resume: true,
+      'honcho-url': 'http://h',
+    });
+  });
+
   it('the ledger records what each flush made durable, and skips a torn last line', async () => {
     const file = path.join(tempDir(), 'ledger.jsonl');
     const ledger = new FlushLedger(file);
@@ -381,6 +419,7 @@ describe('the live status block', () => {
       p95Ms: 206,
       delivered: 455,
       produced: 700,
+      running: 8,
     },
     window: {
       name: 'outage' as const,
@@ -394,7 +433,64 @@ describe('the live status block', () => {
     persisting: true,
     duplicates: 3,
     retried: 12,
+    concurrency: 8,
   };
+
+  it('fits 80 columns, and a narrower terminal’s width less one', () => {
+    const recent = [`  1.00s  breaker ${'x'.repeat(120)}`];
+    const lines = renderFrame(frame, recent);
+    expect(Math.max(...lines.map(visibleWidth))).toBeLessThanOrEqual(80);
+    const writes: string[] = [];
+    const out = {
+      columns: 40,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    display.change({ t: 1_000, actor: 'breaker', from: 'closed', to: 'x'.repeat(100) });
+    display.frame(frame);
+    const drawn = (writes.at(-1) as string).trimEnd().split('\n');
+    expect(Math.max(...drawn.map(visibleWidth))).toBeLessThanOrEqual(39);
+    expect(fitColumns('\x1b[31mabcdef\x1b[0m', 3)).toBe('\x1b[31mabc\x1b[0m');
+  });
+
+  it('moves up over every row the last frame takes after the terminal narrows', () => {
+    const writes: string[] = [];
+    const out = {
+      columns: 100,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    display.frame(frame);
+    const lines = (writes.at(-1) as string).slice(0, -1).split('\n');
+    out.columns = 20;
+    display.frame(frame);
+    const rows = lines.reduce((sum, l) => sum + Math.max(1, Math.ceil(visibleWidth(l) / 20)), 0);
+    expect(rows).toBeGreaterThan(lines.length);
+    expect(writes.at(-2)).toBe(`\x1b[${rows}F\x1b[0J`);
+  });
+
+  it('keeps the worker’s idle ⇄ draining flips out of the last state changes', () => {
+    const writes: string[] = [];
+    const out = {
+      columns: 80,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    for (let i = 0; i < 10; i++) {
+      display.change({
+        t: i,
+        actor: 'worker',
+        from: i % 2 ? 'draining' : 'idle',
+        to: i % 2 ? 'idle' : 'draining',
+      });
+    }
+    display.change({ t: 20, actor: 'breaker', from: 'closed', to: 'open' });
+    display.frame(frame);
+    const text = (writes.at(-1) as string).replace(COLOR_CODES, '');
+    expect(text).toContain('breaker closed → open');
+    expect(text).not.toContain('idle → draining');
+    expect(text).not.toContain('draining → idle');
+  });
 
   it('shows every actor, the queue, the backlog, the timeout, the p95 and progress', () => {
     const text = renderFrame(frame, ['  1.00s  breaker closed → open'])
@@ -407,12 +503,14 @@ describe('the live status block', () => {
       'worker  blocked',
       'tracker adaptive.tracking',
       'backlog replaying',
-      '(writes persisting)',
+      'writes  persisting',
+      'calls   8/8 in flight',
       'queue   48',
       'backlog 245',
       'timeout 412 ms',
-      'p95     206 ms',
+      'p95 206 ms',
       '455/1000 turns',
+      '409 duplicates 3, retried 12',
       'breaker closed → open',
     ]) {
       expect(text).toContain(part);
