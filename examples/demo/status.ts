@@ -86,9 +86,9 @@ const ESCAPE = new RegExp(`^${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`);
 export function visibleWidth(line: string): number {
   let width = 0;
   for (let i = 0; i < line.length; ) {
-    const escape = ESCAPE.exec(line.slice(i));
-    if (escape) {
-      i += escape[0].length;
+    const code = ESCAPE.exec(line.slice(i));
+    if (code) {
+      i += code[0].length;
       continue;
     }
     width++;
@@ -103,10 +103,10 @@ export function fitColumns(line: string, columns: number): string {
   let out = '';
   let width = 0;
   for (let i = 0; i < line.length && width < columns; ) {
-    const escape = ESCAPE.exec(line.slice(i));
-    if (escape) {
-      out += escape[0];
-      i += escape[0].length;
+    const code = ESCAPE.exec(line.slice(i));
+    if (code) {
+      out += code[0];
+      i += code[0].length;
       continue;
     }
     const size = (line.codePointAt(i) as number) > 0xffff ? 2 : 1;
