@@ -248,7 +248,8 @@ class Demo {
       : ['fault schedule:', ...describeScenario(scenario).map((l) => `  ${l}`)];
     return [
       `xstate-sync-worker demo: ${head}`,
-      `handler: @honcho-ai/sdk session.addMessages, up to ${BATCH_MAX} turns (${MAX_MESSAGES_PER_CALL} messages) a call, ${CONCURRENCY} sessions side by side`,
+      `handler: Honcho's SDK, session.addMessages: up to ${BATCH_MAX} turns (${MAX_MESSAGES_PER_CALL} messages)`,
+      `         a call, ${CONCURRENCY} sessions side by side`,
       ...faults,
     ].join('\n');
   }

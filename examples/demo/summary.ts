@@ -120,13 +120,13 @@ export function summarize(input: SummaryInput): [string, string][] {
     ['listed by the service (all runs)', `${verdict.turns} turns, ${verdict.messages} messages`],
     ['handler calls (batches)', describeCalls(input.callSamples)],
     ['concurrency in use', describeConcurrency(samples, input.concurrency)],
-    ['deduplicated (409: had landed already)', String(calls.duplicate)],
+    ['deduplicated (409: had landed)', String(calls.duplicate)],
     ['retried', String(stats.retried)],
-    ['backlogged (kept while the remote was down)', String(tally.backlogged)],
+    ['kept while the remote was down', String(tally.backlogged)],
     ['replayed from the backlog', String(tally.replayed)],
     [
       'failed calls',
-      `${calls.error} HTTP 5xx, ${calls.refused} refused, ${calls.timeout} timed out, ${calls.rejected} split (422)`,
+      `${calls.error} 5xx, ${calls.refused} refused, ${calls.timeout} timeouts, ${calls.rejected} 422s`,
     ],
     ['dead letters', String(stats.deadLettered)],
     [
@@ -141,7 +141,7 @@ export function summarize(input: SummaryInput): [string, string][] {
   ];
 }
 
-/** The table as aligned text lines. */
+/** The table as aligned text lines (within 80 columns for the demo's rows). */
 export function formatTable(rows: readonly [string, string][]): string[] {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
