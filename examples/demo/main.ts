@@ -434,7 +434,8 @@ class Demo {
         this.plan.resumed,
         this.options.honchoUrl ?? this.plan.settings.honchoUrl,
       ),
-      scenario: this.plan.scenario,
+      // A real server played no fault schedule: the report shows none.
+      scenario: this.isRealHoncho() ? afterTheStorm(this.plan.scenario) : this.plan.scenario,
       scenarioOffsetMs: this.scenarioOffsetMs,
       samples: this.samples,
       calls: this.calls,

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryService } from '../../examples/demo/memoryService.js';
 import type { StoreLine } from '../../examples/demo/serviceStore.js';
 import { checkReportInBrowser, hasChromium, MISSING_CHROMIUM_HINT } from '../support/browser.js';
 import { eventually, isAlive } from '../support/process.js';
@@ -140,6 +141,58 @@ describe('npm start -- --fast', () => {
       );
       expect(seen.diagramCount).toBe(4);
       expect(seen.highlightedCount).toBeGreaterThan(0);
+    },
+    LIMIT_MS,
+  );
+});
+
+describe('npm start -- --honcho-url', () => {
+  it(
+    'writes through the SDK to the Honcho server given, with no fault schedule, and checks its listing',
+    async () => {
+      // A Honcho-shaped server of its own: the demo service, started apart and always healthy.
+      const server = await createMemoryService({
+        file: path.join(scratch, 'honcho-server.jsonl'),
+        scenario: {
+          seed: 1,
+          coldStartMs: 0,
+          coldStartFactor: 1,
+          windows: [
+            {
+              name: 'healthy',
+              startMs: 0,
+              endMs: Number.POSITIVE_INFINITY,
+              latency: { medianMs: 2, sigma: 0.3 },
+              errorRate: 0,
+            },
+          ],
+        },
+      });
+      try {
+        const report = path.join(scratch, 'honcho-url-report.html');
+        const { code, stdout, stderr } = await runDemo([
+          '--fast',
+          '--honcho-url',
+          server.url,
+          '--honcho-key',
+          'demo-key',
+          '--report',
+          report,
+        ]);
+        expect(code, `${stdout}\n${stderr}`).toBe(0);
+        expect(stdout).toContain(
+          `writing to the Honcho server at ${server.url}, workspace xsw-demo-`,
+        );
+        expect(stdout).toContain('fault schedule: none');
+        expect(stdout).not.toContain('memory service listening');
+        expect(stdout).toMatch(
+          /✔ all 160 required turns \(160 turns stored\) arrived, each session in order; 0 message\(s\) stored more than once/,
+        );
+        expect(server.counts().stored).toBeGreaterThan(0);
+        expect(readFileSync(report, 'utf8')).toContain(`--honcho-url ${server.url}`);
+      } finally {
+        await server.close();
+      }
     },
     LIMIT_MS,
   );
