@@ -57,6 +57,16 @@ export function countsAgainstBreaker(error: Error): boolean {
   return !(error instanceof NonRetryableError && isRejection(error.cause));
 }
 
+/**
+ * What the handler makes of an SDK error (the call's signal not aborted):
+ * `delivered` for a 409, `reject` (a `NonRetryableError`) for another answered
+ * 4xx, `retry` for the rest: 5xx, 429, refused connections, the SDK's timeout.
+ */
+export function verdictOf(error: unknown): 'delivered' | 'reject' | 'retry' {
+  if (error instanceof ConflictError) return 'delivered';
+  return isRejection(error) ? 'reject' : 'retry';
+}
+
 function outcomeOf(error: unknown): CallOutcome {
   if (error instanceof ConnectionError) return 'refused';
   if (error instanceof TimeoutError) return 'timeout';
@@ -112,7 +122,7 @@ export function honchoClient(options: HonchoClientOptions) {
       connection.succeeded(client);
       record('stored', startedAt, size);
     } catch (error) {
-      if (error instanceof ConflictError) {
+      if (verdictOf(error) === 'delivered') {
         connection.succeeded(client);
         record('duplicate', startedAt, size);
         return;
@@ -123,8 +133,9 @@ export function honchoClient(options: HonchoClientOptions) {
         throw context.signal.reason;
       }
       record(outcomeOf(error), startedAt, size);
-      if (isRejection(error)) {
-        throw new NonRetryableError(`Honcho refused the batch: ${error.message}`, { cause: error });
+      if (verdictOf(error) === 'reject') {
+        const { message } = error as Error;
+        throw new NonRetryableError(`Honcho refused the batch: ${message}`, { cause: error });
       }
       throw error;
     }

@@ -4,14 +4,26 @@
  * for a call that never answers: only an abort can end such a call within the
  * test's limit, so no test here measures time.
  */
-import fs from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConnectionError, ServerError, TimeoutError } from '@honcho-ai/sdk';
+import {
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  ConnectionError,
+  Honcho,
+  NotFoundError,
+  RateLimitError,
+  ServerError,
+  TimeoutError,
+  UnprocessableEntityError,
+} from '@honcho-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { countsAgainstBreaker, honchoClient } from '../../examples/demo/honchoClient.js';
+import { countsAgainstBreaker, honchoClient, verdictOf } from '../../examples/demo/honchoClient.js';
 import {
   createMemoryService,
+  type Exchange,
   type MemoryService,
   type PhaseListener,
 } from '../../examples/demo/memoryService.js';
@@ -81,8 +93,12 @@ let dir: string;
 let file: string;
 const services: MemoryService[] = [];
 
-async function start(scenario: Scenario, now?: () => number): Promise<MemoryService> {
-  const service = await createMemoryService({ file, scenario, now });
+async function start(
+  scenario: Scenario,
+  now?: () => number,
+  onExchange?: (exchange: Exchange) => void,
+): Promise<MemoryService> {
+  const service = await createMemoryService({ file, scenario, now, onExchange });
   services.push(service);
   return service;
 }
@@ -116,6 +132,67 @@ beforeEach(() => {
 afterEach(async () => {
   await Promise.all(services.splice(0).map((service) => service.close()));
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resolves when the service enters a window named `name`. */
+function phaseNamed(service: MemoryService, name: PhaseWindow['name']): Promise<void> {
+  return new Promise((resolve) => {
+    const listener: PhaseListener = (w) => {
+      if (w.name !== name) return;
+      off();
+      resolve();
+    };
+    const off = service.onPhase(listener);
+  });
+}
+
+const REFUSE_THEN_HEALTHY = scenarioOf(
+  window('outage', 0, 100, { outage: 'refuse' }),
+  window('healthy', 100, Number.POSITIVE_INFINITY),
+);
+
+describe('the SDK facts the handler’s rules rest on (@honcho-ai/sdk 2.5.0)', () => {
+  it('is the pinned version', () => {
+    const read = (url: string) => JSON.parse(readFileSync(new URL(url, import.meta.url), 'utf8'));
+    expect(read('../../node_modules/@honcho-ai/sdk/package.json').version).toBe('2.5.0');
+    expect(read('../../package.json').devDependencies['@honcho-ai/sdk']).toBe('2.5.0');
+  });
+
+  it('honcho.session(id) posts a get-or-create on every call: sessions are worth caching', async () => {
+    const seen: Exchange[] = [];
+    const service = await start(HEALTHY, undefined, (e) => seen.push(e));
+    const honcho = new Honcho({ baseURL: service.url, workspaceId: WORKSPACE, maxRetries: 0 });
+    await honcho.session('s0');
+    await honcho.session('s0');
+    expect(seen.map((e) => [e.url, e.status])).toEqual([
+      ['/v3/workspaces', 201],
+      [`/v3/workspaces/${WORKSPACE}/sessions`, 201],
+      [`/v3/workspaces/${WORKSPACE}/sessions`, 200],
+    ]);
+  });
+
+  it('a client keeps the failure of its first call: it must be rebuilt', async () => {
+    let now = 0;
+    const service = await start(REFUSE_THEN_HEALTHY, () => now);
+    const honcho = new Honcho({ baseURL: service.url, workspaceId: WORKSPACE, maxRetries: 0 });
+    await expect(honcho.session('s0')).rejects.toBeInstanceOf(ConnectionError);
+    now = 150;
+    await phaseNamed(service, 'healthy');
+    await expect(honcho.session('s0')).rejects.toBeInstanceOf(ConnectionError);
+    const rebuilt = new Honcho({ baseURL: service.url, workspaceId: WORKSPACE, maxRetries: 0 });
+    await expect(rebuilt.session('s0')).resolves.toMatchObject({ id: 's0' });
+  });
+
+  it('its HTTP client sends a request even when the signal it is given is already aborted', async () => {
+    const seen: Exchange[] = [];
+    const service = await start(HEALTHY, undefined, (e) => seen.push(e));
+    const honcho = new Honcho({ baseURL: service.url, workspaceId: WORKSPACE, maxRetries: 0 });
+    await honcho.http.post('/v3/workspaces', {
+      body: { id: WORKSPACE },
+      signal: AbortSignal.abort(),
+    });
+    expect(seen.map((e) => [e.url, e.status])).toEqual([['/v3/workspaces', 201]]);
+  });
 });
 
 describe('the SDK handler: the deadline', () => {
@@ -181,6 +258,22 @@ describe('the SDK handler: the deadline', () => {
 });
 
 describe('the SDK handler: answers', () => {
+  it.each([
+    ['409', 'delivered', new ConflictError()],
+    ['400', 'reject', new BadRequestError('bad')],
+    ['401', 'reject', new AuthenticationError()],
+    ['404', 'reject', new NotFoundError()],
+    ['422', 'reject', new UnprocessableEntityError()],
+    ['429', 'retry', new RateLimitError()],
+    ['500', 'retry', new ServerError('down', 500)],
+    ['503', 'retry', new ServerError('away', 503)],
+    ['a refused connection', 'retry', new ConnectionError()],
+    ['the SDK’s timeout', 'retry', new TimeoutError()],
+    ['anything else', 'retry', new Error('?')],
+  ])('takes %s (the SDK’s own error class) as %s', (_, verdict, error) => {
+    expect(verdictOf(error)).toBe(verdict);
+  });
+
   it('stores a batch of turns in one call, and counts a 409 (all stored) as delivered', async () => {
     const service = await start(HEALTHY);
     const client = clientFor(service);
@@ -224,26 +317,13 @@ describe('the SDK handler: answers', () => {
 
   it('a client whose first call was refused is rebuilt, and the next call goes through', async () => {
     let now = 0;
-    const service = await start(
-      scenarioOf(
-        window('outage', 0, 100, { outage: 'refuse' }),
-        window('healthy', 100, Number.POSITIVE_INFINITY),
-      ),
-      () => now,
-    );
+    const service = await start(REFUSE_THEN_HEALTHY, () => now);
     const client = clientFor(service);
     const first = await thrownBy(client.addMessages([turn('s0', 0)], contextOf([turn('s0', 0)])));
     expect(first).toBeInstanceOf(ConnectionError);
     expect(countsAgainstBreaker(first as Error)).toBe(true);
     now = 150;
-    await new Promise<void>((resolve) => {
-      const listener: PhaseListener = (w) => {
-        if (w.name !== 'healthy') return;
-        off();
-        resolve();
-      };
-      const off = service.onPhase(listener);
-    });
+    await phaseNamed(service, 'healthy');
     await client.addMessages([turn('s0', 0)], contextOf([turn('s0', 0)]));
     expect(client.calls.map((c) => c.outcome)).toEqual(['refused', 'stored']);
     expect(client.connection.built).toBe(2);
