@@ -80,7 +80,7 @@ export interface ServiceCounts {
   errors: number;
   /** Requests answered 503 during an `unavailable` outage. */
   unavailable: number;
-  /** Client mistakes: 400, 404, 405 and 422 (a partly stored write). */
+  /** Client mistakes: 404, 405, 413 and 422 (malformed, over 100 messages, or partly stored). */
   badRequests: number;
 }
 
