@@ -134,6 +134,8 @@ export class LiveDisplay implements Display {
   private drawnLines: string[] = [];
   private closed = false;
   private readonly recent: string[] = [];
+  /** The last change listed, and how many times it and its reverse came back to back. */
+  private flip: { first: StateChange; change: StateChange; count: number } | undefined;
   private lastFrame: StatusFrame | undefined;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
@@ -148,11 +150,27 @@ export class LiveDisplay implements Display {
 
   change(change: StateChange): void {
     if (isRoutineChange(change)) return;
+    const last = this.flip?.change;
+    const reverses =
+      last !== undefined &&
+      last.actor === change.actor &&
+      last.from === change.to &&
+      last.to === change.from;
+    if (this.flip !== undefined && reverses) {
+      // A state left and entered again at once (draining ⇄ backoff between retries): one counted line.
+      this.flip.count++;
+      this.recent[this.recent.length - 1] =
+        `${seconds(change.t)}  ${change.actor.padEnd(7)} ${this.flip.first.from} ⇄ ${this.flip.first.to} (×${this.flip.count})`;
+      this.flip.change = change;
+      return;
+    }
     this.remember(`${seconds(change.t)}  ${change.actor.padEnd(7)} ${change.from} → ${change.to}`);
+    this.flip = { first: change, change, count: 1 };
   }
 
   phase(window: PhaseWindow, t: number): void {
     this.remember(`${seconds(t)}  remote  ${describeWindow(window)}`);
+    this.flip = undefined;
   }
 
   /** The terminal's width; 80 when it does not say. */

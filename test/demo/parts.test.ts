@@ -469,6 +469,25 @@ describe('the live status block', () => {
     expect(writes.at(-2)).toBe(`\x1b[${rows}F\x1b[0J`);
   });
 
+  it('counts a state left and entered again back to back on one line', () => {
+    const writes: string[] = [];
+    const out = {
+      columns: 80,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    display.change({ t: 1_000, actor: 'breaker', from: 'closed', to: 'open' });
+    for (let i = 0; i < 5; i++) {
+      const [from, to] = i % 2 ? ['backoff', 'draining'] : ['draining', 'backoff'];
+      display.change({ t: 2_000 + i, actor: 'worker', from, to });
+    }
+    display.frame(frame);
+    const text = (writes.at(-1) as string).replace(COLOR_CODES, '');
+    expect(text).toContain('breaker closed → open');
+    expect(text).toContain('worker  draining ⇄ backoff (×5)');
+    expect(text).not.toContain('draining → backoff');
+  });
+
   it('keeps the worker’s idle ⇄ draining flips out of the last state changes', () => {
     const writes: string[] = [];
     const out = {
