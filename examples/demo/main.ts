@@ -1,8 +1,10 @@
 /**
- * `npm start`: an application writes every chat turn to a real memory
- * service (a child process on 127.0.0.1) through xstate-sync-worker, while the
- * service slows down, goes away and comes back. At the end the run checks the
- * service's own store: every message exactly once, each session in order.
+ * `npm start`: an application writes every chat turn through Honcho's
+ * official SDK to a memory service that speaks Honcho's v3 API (a child
+ * process on 127.0.0.1, or a real Honcho server with `--honcho-url`), through
+ * xstate-sync-worker, while the service slows down, goes away and comes back.
+ * At the end the run reads the service's own listing back: every message
+ * exactly once, each session in order.
  *
  * `npm start -- --help` lists the options.
  */
@@ -10,8 +12,11 @@ import { writeFileSync } from 'node:fs';
 import { type Inspect, SyncWorker } from '../../src/index.js';
 import { serveLiveView } from '../../src/live/index.js';
 import { lmdbBacklog } from '../../src/lmdb/index.js';
+import { countsAgainstBreaker, honchoClient } from './honchoClient.js';
+import type { HonchoTarget } from './honchoConnection.js';
+import { MAX_MESSAGES_PER_CALL } from './honchoTypes.js';
 import { startInspector } from './inspector.js';
-import { memoryClient } from './memoryClient.js';
+import { listStored } from './listing.js';
 import { ActorWatch, isPersisting } from './observe.js';
 import { type DemoOptions, parseOptions, USAGE, UsageError } from './options.js';
 import {
@@ -30,14 +35,21 @@ import {
   newRunDir,
   type RunDir,
   type RunSettings,
+  reportedOptions,
   writeSettings,
 } from './runDir.js';
 import { buildScenario, describeScenario, midpointOf, productionMs } from './scenario.js';
 import { startServiceProcess } from './serviceProcess.js';
-import { readStore } from './serviceStore.js';
 import { type Display, LiveDisplay, PlainDisplay } from './status.js';
 import { BacklogTally, formatTable, summarize } from './summary.js';
-import type { CallSample, PhaseWindow, RunRecord, Scenario, TimelineSample } from './types.js';
+import type {
+  CallSample,
+  PhaseWindow,
+  RunRecord,
+  Scenario,
+  StoredWrite,
+  TimelineSample,
+} from './types.js';
 import { verifyDelivery } from './verify.js';
 
 const startedAt = performance.now();
@@ -46,6 +58,14 @@ const now = () => performance.now() - startedAt;
 
 /** How a run ends: 0 all delivered exactly once in order; 1 not; 2 bad options. */
 type ExitCode = 0 | 1 | 2;
+
+/** Sessions written side by side: calls in flight, never two of one session. */
+const CONCURRENCY = 8;
+/** Each task is a turn of two messages (the user's and the assistant's): 50 fill Honcho's 100. */
+const MESSAGES_PER_TURN = 2;
+const BATCH_MAX = MAX_MESSAGES_PER_CALL / MESSAGES_PER_TURN;
+/** The latency tracker's ceiling; the SDK's own timeout is set above it. */
+const CEILING_MS = 5_000;
 
 /** The resumed run's service: the outage is over, so only the final healthy window. */
 function afterTheStorm(scenario: Scenario): Scenario {
@@ -76,6 +96,9 @@ function planRun(options: DemoOptions): RunPlan {
     fast: options.fast,
     outageMs: options.outageMs,
     startedAt: new Date().toISOString(),
+    // A workspace of its own per run: against a real server, earlier runs' sessions stay apart.
+    workspaceId: `xsw-demo-${Date.now().toString(36)}`,
+    honchoUrl: options.honchoUrl,
   };
   const scenario = buildScenario(settings);
   const run = newRunDir(options.backlog);
@@ -90,20 +113,23 @@ function planRun(options: DemoOptions): RunPlan {
 }
 
 /** The worker: the library's real parts, tuned so the story shows in a minute. */
-function createWorker(plan: RunPlan, client: ReturnType<typeof memoryClient>, inspect?: Inspect) {
+function createWorker(plan: RunPlan, client: ReturnType<typeof honchoClient>, inspect?: Inspect) {
   const fast = plan.settings.fast;
   return new SyncWorker({
     name: 'memory-sync',
     // Small enough that an outage's backlog outgrows memory and is read back from disk (`replaying`).
     maxQueue: fast ? 48 : 128,
+    concurrency: CONCURRENCY,
     backlog: lmdbBacklog({ path: plan.run.dir }),
-    handlers: { [ADD_MESSAGES]: client.addMessages },
+    handlers: { [ADD_MESSAGES]: { batch: { maxSize: BATCH_MAX }, run: client.addMessages } },
+    // An answered 4xx is the request's fault, not the remote's: it does not open the breaker.
+    countsAsFailure: countsAgainstBreaker,
     breaker: { failureThreshold: 5, probeIntervalMs: fast ? 250 : 2_000 },
     // A low floor, so the adaptive timeout visibly follows the latency.
     latencyTracker: {
       floorMs: 50,
       defaultMs: 2_000,
-      ceilingMs: 5_000,
+      ceilingMs: CEILING_MS,
       headroom: 3,
       window: fast ? 30 : 60,
       warmupSamples: 10,
@@ -118,12 +144,13 @@ class Demo {
   private readonly samples: TimelineSample[] = [];
   private readonly tally = new BacklogTally();
   private readonly ledger: FlushLedger;
-  private readonly client = memoryClient({
-    baseUrl: () => this.serviceUrl,
+  private readonly client = honchoClient({
+    target: () => this.target,
+    ceilingMs: CEILING_MS,
     now,
     onCall: (call) => this.calls.push(call),
   });
-  private serviceUrl = '';
+  private target: HonchoTarget = { baseURL: '', workspaceId: '' };
   private window: PhaseWindow | undefined;
   private scenarioOffsetMs = 0;
   private produced = 0;
@@ -147,14 +174,7 @@ class Demo {
         `inspector: open ${inspector.url} (its page loads the Stately UI from stately.ai)`,
       );
     }
-    const service = await startServiceProcess({
-      file: plan.run.serviceFile,
-      scenario: plan.scenario,
-    });
-    this.serviceUrl = service.url;
-    this.scenarioOffsetMs = service.scenarioStart - startedAt;
-    display.note(`memory service listening at ${service.url} (pid ${service.child.pid})`);
-    service.onPhase((window) => this.enterPhase(window));
+    const service = await this.startService();
     const worker = createWorker(plan, this.client, inspector?.inspect);
     const live = this.options.live ? await serveLiveView(worker) : undefined;
     if (live) display.note(`live view: open ${live.url} (loopback only, needs no network)`);
@@ -182,10 +202,40 @@ class Demo {
     await live?.close();
     this.sample(worker, watch);
     watch.stop();
-    await service.stop();
+    // The end check reads the service's own listing, through the SDK, before it stops.
+    const stored = await listStored(this.target, this.sessionNames());
+    await service?.stop();
     inspector?.stop();
     display.close();
-    return this.finish(worker, watch);
+    return this.finish(worker, watch, stored);
+  }
+
+  /** The local service in a child process, or nothing with `--honcho-url` (a real server). */
+  private async startService() {
+    const { settings, run, scenario } = this.plan;
+    const honchoUrl = this.options.honchoUrl ?? settings.honchoUrl;
+    if (honchoUrl !== undefined) {
+      this.target = {
+        baseURL: honchoUrl,
+        apiKey: this.options.honchoKey,
+        workspaceId: settings.workspaceId,
+      };
+      this.display.note(
+        `writing to the Honcho server at ${honchoUrl}, workspace ${settings.workspaceId}`,
+      );
+      return undefined;
+    }
+    const service = await startServiceProcess({ file: run.serviceFile, scenario });
+    this.target = { baseURL: service.url, workspaceId: settings.workspaceId };
+    this.scenarioOffsetMs = service.scenarioStart - startedAt;
+    this.display.note(`memory service listening at ${service.url} (pid ${service.child.pid})`);
+    service.onPhase((window) => this.enterPhase(window));
+    return service;
+  }
+
+  private sessionNames(): string[] {
+    const { sessions } = this.plan.settings;
+    return Array.from({ length: sessions }, (_, i) => sessionName(i, sessions));
   }
 
   private intro(): string {
@@ -193,11 +243,19 @@ class Demo {
     const head = resumed
       ? `resuming the run started ${settings.startedAt} from ${this.plan.run.dir}`
       : `${settings.sessions} sessions × ${settings.turns} turns, seed ${settings.seed}${settings.fast ? ', --fast' : ''}`;
+    const faults = this.isRealHoncho()
+      ? ['fault schedule: none (a real Honcho server has its own)']
+      : ['fault schedule:', ...describeScenario(scenario).map((l) => `  ${l}`)];
     return [
       `xstate-sync-worker demo: ${head}`,
-      'fault schedule:',
-      ...describeScenario(scenario).map((l) => `  ${l}`),
+      `handler: Honcho's SDK, session.addMessages: up to ${BATCH_MAX} turns (${MAX_MESSAGES_PER_CALL} messages)`,
+      `         a call, ${CONCURRENCY} sessions side by side`,
+      ...faults,
     ].join('\n');
+  }
+
+  private isRealHoncho(): boolean {
+    return (this.options.honchoUrl ?? this.plan.settings.honchoUrl) !== undefined;
   }
 
   private enterPhase(window: PhaseWindow): void {
@@ -275,6 +333,7 @@ class Demo {
       p95Ms: worker.latencyTracker?.p95,
       delivered: this.delivered,
       produced: this.produced,
+      running: stats.running,
     };
     this.samples.push(sample);
     this.display.frame({
@@ -283,6 +342,7 @@ class Demo {
       total: this.total,
       persisting: isPersisting(worker),
       duplicates: this.client.counts.duplicate,
+      concurrency: CONCURRENCY,
       retried: stats.retried,
     });
   }
@@ -303,17 +363,23 @@ class Demo {
     );
   }
 
-  private async finish(worker: SyncWorker, watch: ActorWatch): Promise<ExitCode> {
+  private async finish(
+    worker: SyncWorker,
+    watch: ActorWatch,
+    stored: StoredWrite[],
+  ): Promise<ExitCode> {
     const { plan } = this;
-    const { sessions, turns } = plan.settings;
-    const names = new Set(Array.from({ length: sessions }, (_, i) => sessionName(i, sessions)));
+    const { turns } = plan.settings;
+    const names = new Set(this.sessionNames());
     const required = plan.resumed
       ? FlushLedger.read(plan.run.ledgerFile)
       : new Set(plan.plan.map((t) => t.id));
-    const verdict = verifyDelivery(readStore(plan.run.serviceFile), {
+    const verdict = verifyDelivery(stored, {
       required,
       isKnown: (session, turn) => names.has(session) && turn >= 0 && turn < turns,
       turnId,
+      // Real Honcho keeps every copy a retry stores: count them; the local service refuses them.
+      duplicates: this.isRealHoncho() ? 'count' : 'fail',
     });
     const stats = worker.stats();
     if (stats.backlog > 0 || stats.deadLettered > 0) {
@@ -332,6 +398,8 @@ class Demo {
       changes: watch.changes,
       durationMs,
       produced: this.produced,
+      callSamples: this.calls,
+      concurrency: CONCURRENCY,
     });
     await this.writeReport(watch, summary, verdict, durationMs);
     const out = this.display;
@@ -361,8 +429,13 @@ class Demo {
         : 'xstate-sync-worker demo',
       startedAt: new Date(Date.now() - durationMs).toISOString(),
       durationMs,
-      options: this.reportedOptions(),
-      scenario: this.plan.scenario,
+      options: reportedOptions(
+        this.plan.settings,
+        this.plan.resumed,
+        this.options.honchoUrl ?? this.plan.settings.honchoUrl,
+      ),
+      // A real server played no fault schedule: the report shows none.
+      scenario: this.isRealHoncho() ? afterTheStorm(this.plan.scenario) : this.plan.scenario,
       scenarioOffsetMs: this.scenarioOffsetMs,
       samples: this.samples,
       calls: this.calls,
@@ -374,18 +447,6 @@ class Demo {
       ),
     };
     writeFileSync(this.options.report, await renderReport(record));
-  }
-
-  private reportedOptions(): Record<string, string | number | boolean> {
-    const { settings, resumed } = this.plan;
-    return {
-      sessions: settings.sessions,
-      turns: settings.turns,
-      seed: settings.seed,
-      'outage-ms': settings.outageMs ?? 'default',
-      fast: settings.fast,
-      resume: resumed,
-    };
   }
 }
 

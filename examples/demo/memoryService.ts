@@ -1,27 +1,29 @@
 /**
  * The memory service the demo writes to: a real HTTP server on 127.0.0.1
- * with an append-only JSONL store, playing a fault scenario. It is slow,
- * fails some writes, refuses connections or answers 503, as the scenario's
- * window says. A write commits after its latency even when the client has
- * given up, so a retry of it finds it stored (409), as with a real service.
+ * that speaks the subset of Honcho's v3 API the SDK uses (routes in
+ * honchoRoutes.ts, records in honchoState.ts), with an append-only JSONL
+ * store, playing a fault scenario. It is slow, fails some writes, refuses
+ * connections or answers 503, as the scenario's window says. A write commits
+ * after its latency even when the client has given up, so a retry of it finds
+ * it stored (409: our duplicate check, which Honcho does not have).
  *
  * `createMemoryService` runs it in this process (tests); `startServiceProcess`
- * (serviceProcess.ts) runs it in a child process (the demo). The store is in
- * serviceStore.ts.
+ * (serviceProcess.ts) runs it in a child process (the demo).
  */
-import fs from 'node:fs';
 import http from 'node:http';
+import {
+  HttpError,
+  parseCreate,
+  parseJson,
+  parseMessageBatch,
+  parsePaging,
+  routeOf,
+} from './honchoRoutes.js';
+import { HonchoState } from './honchoState.js';
+import { demoMetadataOf, type HonchoMessageCreate } from './honchoTypes.js';
 import { hashSeed, logNormal, mulberry32 } from './random.js';
 import { phaseAt } from './scenario.js';
-import { openStore } from './serviceStore.js';
-import type {
-  AddMessagesPayload,
-  ChatMessage,
-  LatencyModel,
-  PhaseWindow,
-  Scenario,
-  StoredWrite,
-} from './types.js';
+import type { LatencyModel, PhaseWindow, Scenario } from './types.js';
 
 /** The service listens on loopback only. */
 export const HOST = '127.0.0.1';
@@ -35,10 +37,20 @@ export type PhaseListener = (window: PhaseWindow, atMs: number) => void;
 /** A valid write that has arrived and now waits its latency. */
 export interface ArrivedWrite {
   session: string;
-  turn: number;
+  /** The messages' `metadata.demo_id`s. */
   ids: string[];
   /** The latency it waits before it commits (or fails with a 500). */
   delayMs: number;
+}
+
+/** One request and the service's answer, as JSON values (`undefined` for an empty body). */
+export interface Exchange {
+  method: string;
+  /** Path and query, as sent. */
+  url: string;
+  requestBody: unknown;
+  status: number;
+  responseBody: unknown;
 }
 
 /** How `createMemoryService` runs. */
@@ -52,6 +64,8 @@ export interface MemoryServiceOptions {
   now?: () => number;
   /** Sees each valid write as it starts its latency (for tests and tracing). */
   onArrival?: (write: ArrivedWrite) => void;
+  /** Sees every request the service answered, with its answer (the conformance test checks them). */
+  onExchange?: (exchange: Exchange) => void;
   /** Sees a failure to listen again after a `refuse` outage, or a phase listener's; default: logged to stderr. */
   onError?: (error: Error) => void;
 }
@@ -66,7 +80,7 @@ export interface ServiceCounts {
   errors: number;
   /** Requests answered 503 during an `unavailable` outage. */
   unavailable: number;
-  /** Client mistakes: 400, 404, 405 and 422 (a partly stored write). */
+  /** Client mistakes: 404, 405, 413 and 422 (malformed, over 100 messages, or partly stored). */
   badRequests: number;
 }
 
@@ -90,56 +104,6 @@ export interface MemoryService {
   close(): Promise<void>;
 }
 
-/** A failure with an HTTP status, turned into a JSON answer. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/* --------------------------------------------------------------- requests */
-
-function isChatMessage(value: unknown): value is ChatMessage {
-  const message = value as ChatMessage;
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    typeof message.id === 'string' &&
-    message.id !== '' &&
-    typeof message.session === 'string' &&
-    Number.isInteger(message.turn) &&
-    (message.role === 'user' || message.role === 'assistant') &&
-    typeof message.text === 'string'
-  );
-}
-
-/** The payload, checked against the URL's session; throws a 400 `HttpError` saying what is wrong. */
-function validatePayload(body: unknown, session: string): AddMessagesPayload {
-  const payload = body as AddMessagesPayload;
-  const bad = (why: string) => new HttpError(400, why);
-  if (typeof payload !== 'object' || payload === null) throw bad('the body must be a JSON object');
-  if (payload.session !== session) throw bad(`session must be "${session}", as in the URL`);
-  if (!Number.isInteger(payload.turn) || payload.turn < 0) {
-    throw bad('turn must be a non-negative integer');
-  }
-  if (!Array.isArray(payload.messages) || payload.messages.length === 0) {
-    throw bad('messages must be a non-empty array');
-  }
-  for (const message of payload.messages) {
-    if (!isChatMessage(message))
-      throw bad('each message needs a string id, session, turn, role and text');
-    if (message.session !== session || message.turn !== payload.turn) {
-      throw bad(`message ${message.id} belongs to another session or turn`);
-    }
-  }
-  const ids = payload.messages.map((m) => m.id);
-  if (new Set(ids).size !== ids.length) throw bad('message ids must be unique');
-  return payload;
-}
-
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -150,7 +114,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
     });
     req.on('end', () => {
       if (size > MAX_BODY_BYTES)
-        reject(new HttpError(400, `the body exceeds ${MAX_BODY_BYTES} bytes`));
+        reject(new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`));
       else resolve(Buffer.concat(chunks).toString('utf8'));
     });
     req.on('error', reject);
@@ -160,30 +124,12 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'the body is not valid JSON');
-  }
-}
-
-type Route = { kind: 'health' } | { kind: 'messages'; session: string };
-
-const MESSAGES_PATH = /^\/v1\/sessions\/([^/]+)\/messages$/;
-
-/** The route a request's path names, with the method it takes; `undefined` for an unknown path. */
-function routeOf(pathname: string): { route: Route; method: string } | undefined {
-  if (pathname === '/v1/health') return { route: { kind: 'health' }, method: 'GET' };
-  const match = MESSAGES_PATH.exec(pathname);
-  if (match === null) return undefined;
-  let session: string;
-  try {
-    session = decodeURIComponent(match[1] as string);
-  } catch {
-    throw new HttpError(400, 'the session in the URL is not valid percent-encoding');
-  }
-  return { route: { kind: 'messages', session }, method: 'POST' };
+/** The list's body may carry `filters`; this service does not filter, so it refuses any rather than ignore them. */
+function refuseFilters(body: unknown): void {
+  const filters = (body as { filters?: unknown } | null)?.filters;
+  if (filters === undefined || filters === null) return;
+  if (typeof filters === 'object' && Object.keys(filters).length === 0) return;
+  throw new HttpError(422, 'filters are not supported by the demo service');
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers = {}): void {
@@ -246,10 +192,14 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 class HttpMemoryService implements MemoryService {
   port = 0;
   private readonly scenario: Scenario;
-  private readonly file: string;
   private readonly now: () => number;
   private readonly startedAt: number;
-  private readonly known: Set<string>;
+  private readonly state: HonchoState;
+  /** Each request's method, URL and body so far, for `onExchange`. */
+  private readonly requests = new WeakMap<
+    http.ServerResponse,
+    Omit<Exchange, 'status' | 'responseBody'>
+  >();
   /** Requests seen per first message id: the per-request PRNG's third seed part. */
   private readonly attempts = new Map<string, number>();
   private readonly tally: ServiceCounts = {
@@ -275,10 +225,9 @@ class HttpMemoryService implements MemoryService {
 
   constructor(private readonly options: MemoryServiceOptions) {
     this.scenario = options.scenario;
-    this.file = options.file;
     this.now = options.now ?? (() => performance.now());
     this.startedAt = this.now();
-    this.known = openStore(options.file);
+    this.state = new HonchoState(options.file);
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => this.fail(res, error));
     });
@@ -371,6 +320,18 @@ class HttpMemoryService implements MemoryService {
     }
   }
 
+  /** Answers, and shows the exchange to `onExchange`. */
+  private answer(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    send(res, status, body, headers);
+    const request = this.requests.get(res);
+    if (request) this.options.onExchange?.({ ...request, status, responseBody: body });
+  }
+
   private report(error: unknown): void {
     const onError = this.options.onError ?? ((e: Error) => console.error('memory service:', e));
     onError(error instanceof Error ? error : new Error(String(error)));
@@ -410,48 +371,86 @@ class HttpMemoryService implements MemoryService {
       req.socket.destroy();
       return;
     }
+    const url = new URL(req.url ?? '/', this.url);
+    const seen = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      requestBody: undefined as unknown,
+    };
+    this.requests.set(res, seen);
     if (window.outage === 'unavailable') {
       this.tally.unavailable++;
-      send(res, 503, { error: 'service unavailable' }, { 'retry-after': '1' });
+      this.answer(
+        res,
+        503,
+        { detail: 'service unavailable (injected outage)' },
+        { 'retry-after': '1' },
+      );
       return;
     }
-    const pathname = new URL(req.url ?? '/', this.url).pathname;
-    const found = routeOf(pathname);
-    if (found === undefined) throw new HttpError(404, `no route for ${pathname}`);
-    if (req.method !== found.method) {
-      this.tally.badRequests++;
-      send(res, 405, { error: `use ${found.method}` }, { allow: found.method });
+    const route = routeOf(req.method ?? 'GET', url.pathname);
+    if (route.kind === 'health') {
+      this.answer(res, 200, { status: 'ok' });
       return;
     }
-    if (found.route.kind === 'health') {
-      send(res, 200, { phase: window.name });
-      return;
+    const text = await readBody(req);
+    const body = parseJson(text);
+    seen.requestBody = body ?? undefined;
+    if (route.kind === 'workspace') {
+      const { id, metadata } = parseCreate(body);
+      const { record, created } = this.state.getOrCreateWorkspace(id, metadata);
+      this.answer(res, created ? 201 : 200, record);
+    } else if (route.kind === 'session') {
+      const { id, metadata } = parseCreate(body);
+      this.requireWorkspace(route.workspace);
+      const { record, created } = this.state.getOrCreateSession(route.workspace, id, metadata);
+      this.answer(res, created ? 201 : 200, record);
+    } else if (route.kind === 'listMessages') {
+      this.requireSession(route.workspace, route.session);
+      const paging = parsePaging(url.searchParams);
+      refuseFilters(body);
+      this.answer(res, 200, this.state.listMessages(route.workspace, route.session, paging));
+    } else {
+      const batch = parseMessageBatch(body);
+      this.requireSession(route.workspace, route.session);
+      await this.addMessages(res, route, batch, window, t);
     }
-    await this.addMessages(req, res, found.route.session, window, t);
+  }
+
+  private requireWorkspace(workspace: string): void {
+    if (!this.state.hasWorkspace(workspace)) {
+      throw new HttpError(404, `Workspace ${workspace} not found`);
+    }
+  }
+
+  private requireSession(workspace: string, session: string): void {
+    this.requireWorkspace(workspace);
+    if (!this.state.hasSession(workspace, session)) {
+      throw new HttpError(404, `Session ${session} not found in workspace ${workspace}`);
+    }
   }
 
   private async addMessages(
-    req: http.IncomingMessage,
     res: http.ServerResponse,
-    session: string,
+    route: { workspace: string; session: string },
+    batch: HonchoMessageCreate[],
     window: PhaseWindow,
     t: number,
   ): Promise<void> {
-    const payload = validatePayload(parseJson(await readBody(req)), session);
-    const ids = payload.messages.map((m) => m.id);
-    const random = this.randomFor(ids[0] as string);
+    const ids = batch.flatMap((m) => demoMetadataOf(m)?.demo_id ?? []);
+    const random = this.randomFor(ids[0] ?? (batch[0] as HonchoMessageCreate).content);
     const { latency, errorRate } = conditionsAt(this.scenario, window, t);
     const delayMs = logNormal(random, latency) * coldStartFactorAt(this.scenario, t);
     const failed = random() < errorRate;
-    this.options.onArrival?.({ session, turn: payload.turn, ids, delayMs });
+    this.options.onArrival?.({ session: route.session, ids, delayMs });
     // The wait ends whether or not the client is still there: a write it gave up on still lands.
     if (!(await this.wait(delayMs))) return;
     if (failed) {
       this.tally.errors++;
-      send(res, 500, { error: 'internal error (injected)' });
+      this.answer(res, 500, { detail: 'internal error (injected)' });
       return;
     }
-    this.commit(res, payload, ids);
+    this.commit(res, route, batch);
   }
 
   /** The request's own PRNG: the same request sequence draws the same numbers for the same seed. */
@@ -477,39 +476,41 @@ class HttpMemoryService implements MemoryService {
     });
   }
 
-  private commit(res: http.ServerResponse, payload: AddMessagesPayload, ids: string[]): void {
-    const stored = ids.filter((id) => this.known.has(id));
-    if (stored.length === ids.length) {
+  /** Stores the batch, or refuses it (409 all stored, 422 some): checked and stored in one step. */
+  private commit(
+    res: http.ServerResponse,
+    { workspace, session }: { workspace: string; session: string },
+    batch: HonchoMessageCreate[],
+  ): void {
+    const outcome = this.state.addMessages(workspace, session, batch);
+    if (outcome.kind === 'duplicate') {
       this.tally.duplicates++;
-      send(res, 409, { duplicate: ids });
+      this.answer(res, 409, {
+        detail: `every message is already stored (by metadata.demo_id; a check of this demo service, not of Honcho): ${outcome.ids.join(', ')}`,
+      });
       return;
     }
-    if (stored.length > 0) {
-      throw new HttpError(422, `some messages are already stored: ${stored.join(', ')}`);
+    if (outcome.kind === 'mixed') {
+      this.tally.badRequests++;
+      this.answer(res, 422, {
+        detail: `some messages are already stored (by metadata.demo_id): ${outcome.stored.join(', ')}`,
+      });
+      return;
     }
-    const write: StoredWrite = {
-      session: payload.session,
-      turn: payload.turn,
-      ids,
-      storedAt: Date.now(),
-    };
-    // Synchronous, so a write acknowledged is on disk even if the demo is SIGKILLed next.
-    fs.appendFileSync(this.file, `${JSON.stringify(write)}\n`);
-    for (const id of ids) this.known.add(id);
     this.tally.stored++;
-    send(res, 201, { stored: ids.length });
+    this.answer(res, 201, outcome.messages);
   }
 
   private fail(res: http.ServerResponse, error: unknown): void {
     if (error instanceof HttpError) {
       this.tally.badRequests++;
-      send(res, error.status, { error: error.message });
+      this.answer(res, error.status, { detail: error.detail }, error.headers);
       return;
     }
     // A client that went away mid-body is not an error of ours.
     if (res.destroyed) return;
     console.error('memory service:', error);
-    send(res, 500, { error: 'internal error' });
+    this.answer(res, 500, { detail: 'internal error' });
   }
 }
 

@@ -24,7 +24,31 @@ export interface DemoOptions {
   resume: boolean;
   /** Plain timestamped lines instead of the live block. */
   plain: boolean;
+  /** A real Honcho server to write to instead of the local service (`--honcho-url`). */
+  honchoUrl: string | undefined;
+  /** Its API key (`--honcho-key`, or `HONCHO_API_KEY`). */
+  honchoKey: string | undefined;
   help: boolean;
+}
+
+/** `demo-report.html` → `demo-report-resumed.html`: a resumed run keeps the first run's report. */
+export function resumedReportPath(report: string): string {
+  const ext = path.extname(report);
+  return `${report.slice(0, report.length - ext.length)}-resumed${ext}`;
+}
+
+function honchoUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--honcho-url must be an http(s) URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--honcho-url must be an http(s) URL, got "${text}"`);
+  }
+  return text;
 }
 
 /** A command-line mistake: printed with the usage, exit code 2. */
@@ -48,6 +72,7 @@ options
   --backlog <dir>     keep the backlog (and the service's store) in <dir>;
                       default: a temporary directory, removed at the end
   --report <file>     where the HTML report goes            default demo-report.html
+                      (with --resume: demo-report-resumed.html)
   --fast              the same story condensed to about 6 s (CI runs this)
   --inspect           serve the Stately inspector on 127.0.0.1 and print its URL
                       (the inspector's page itself loads from stately.ai)
@@ -58,6 +83,9 @@ options
   --resume            finish a killed run from its --backlog <dir>, then check both runs
   --plain             timestamped lines instead of the live status block
                       (the default when stdout is not a terminal, or under CI)
+  --honcho-url <url>  write to this real Honcho server instead of the local
+                      service (no fault schedule; copies are counted, not failed)
+  --honcho-key <key>  its API key                           default $HONCHO_API_KEY
   --help              this text
 
 exit codes: 0 every message arrived exactly once and in order;
@@ -116,6 +144,8 @@ export function parseOptions(argv: readonly string[], env = process.env): DemoOp
         'kill-at': { type: 'string' },
         resume: { type: 'boolean' },
         plain: { type: 'boolean' },
+        'honcho-url': { type: 'string' },
+        'honcho-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -130,13 +160,18 @@ export function parseOptions(argv: readonly string[], env = process.env): DemoOp
     outageMs: nonNegative('outage-ms', text('outage-ms'), 600_000),
     seed: integer('seed', text('seed'), 7, [0, 2 ** 31 - 1]),
     backlog: text('backlog') === undefined ? undefined : path.resolve(text('backlog') as string),
-    report: path.resolve(text('report') ?? 'demo-report.html'),
+    report: path.resolve(
+      text('report') ??
+        (values.resume === true ? resumedReportPath('demo-report.html') : 'demo-report.html'),
+    ),
     fast,
     inspect: values.inspect === true,
     live: values.live === true,
     killAt: phase(text('kill-at')),
     resume: values.resume === true,
     plain: values.plain === true || Boolean(env.CI) || !process.stdout.isTTY,
+    honchoUrl: honchoUrl(text('honcho-url')),
+    honchoKey: text('honcho-key') ?? env.HONCHO_API_KEY,
     help: values.help === true,
   };
   if (options.help) return options;
@@ -145,6 +180,9 @@ export function parseOptions(argv: readonly string[], env = process.env): DemoOp
   }
   if (options.resume && options.backlog === undefined) {
     throw new UsageError('--resume needs the --backlog <dir> of the killed run');
+  }
+  if (options.honchoKey !== undefined && options.honchoUrl === undefined && text('honcho-key')) {
+    throw new UsageError('--honcho-key needs --honcho-url <url>');
   }
   if (options.resume && options.killAt !== undefined) {
     throw new UsageError('--resume and --kill-at cannot be combined');

@@ -81,10 +81,18 @@ const READS_COLORS: Record<string, string> = {
 const UNKNOWN_STATE_COLOR = '#c7ccd1';
 
 /** Drawn in this order, so the rare outcomes sit on top of the many stored calls. */
-const OUTCOMES: readonly CallOutcome[] = ['stored', 'duplicate', 'error', 'refused', 'timeout'];
+const OUTCOMES: readonly CallOutcome[] = [
+  'stored',
+  'duplicate',
+  'rejected',
+  'error',
+  'refused',
+  'timeout',
+];
 const OUTCOME_COLORS: Record<CallOutcome, string> = {
   stored: '#3498db',
   duplicate: '#8e44ad',
+  rejected: '#f1c40f',
   error: '#e67e22',
   refused: '#c0392b',
   timeout: '#17202a',

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SyncWorker } from '../../src/index.js';
 import { UsageError } from './options.js';
+import { DEFAULT_OUTAGE_MS } from './scenario.js';
 
 /** The settings a resumed run must share with the killed one. */
 export interface RunSettings {
@@ -29,6 +30,10 @@ export interface RunSettings {
   outageMs: number | undefined;
   /** ISO time the first run started. */
   startedAt: string;
+  /** The Honcho workspace the run writes to (a new one per run). */
+  workspaceId: string;
+  /** The real Honcho server written to (`--honcho-url`), or none for the local service. */
+  honchoUrl?: string | undefined;
 }
 
 /** Where a run keeps its files. */
@@ -82,6 +87,26 @@ export function existingRunDir(backlog: string): { run: RunDir; settings: RunSet
 
 export function writeSettings(run: RunDir, settings: RunSettings): void {
   writeFileSync(run.settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
+}
+
+/**
+ * The report's option chips: each option with the value the run used, the
+ * defaults spelled out (`--outage-ms 12000`), and the flags only when set.
+ */
+export function reportedOptions(
+  settings: RunSettings,
+  resumed: boolean,
+  honchoUrl: string | undefined,
+): Record<string, string | number | boolean> {
+  return {
+    sessions: settings.sessions,
+    turns: settings.turns,
+    seed: settings.seed,
+    'outage-ms': settings.outageMs ?? DEFAULT_OUTAGE_MS[settings.fast ? 'fast' : 'full'],
+    ...(settings.fast ? { fast: true } : {}),
+    ...(resumed ? { resume: true } : {}),
+    ...(honchoUrl === undefined ? {} : { 'honcho-url': honchoUrl }),
+  };
 }
 
 /** Removes a temporary run directory. */

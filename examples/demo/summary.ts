@@ -3,8 +3,8 @@
  * in the report.
  */
 import type { SyncWorkerStats } from '../../src/index.js';
-import type { CallCounts } from './memoryClient.js';
-import type { StateChange, TimelineSample } from './types.js';
+import type { CallCounts } from './honchoClient.js';
+import type { CallSample, StateChange, TimelineSample } from './types.js';
 import type { Verdict } from './verify.js';
 
 /** Tasks that waited behind the open breaker, and what became of them. */
@@ -86,6 +86,27 @@ export interface SummaryInput {
   changes: readonly StateChange[];
   durationMs: number;
   produced: number;
+  /** Every handler call, with the messages it carried. */
+  callSamples: readonly CallSample[];
+  /** The worker's `concurrency`. */
+  concurrency: number;
+}
+
+/** `412 calls, 4.9 messages a call (up to 100)`: how full the batches were. */
+export function describeCalls(calls: readonly CallSample[]): string {
+  const sizes = calls.flatMap((c) => (c.messages === undefined ? [] : [c.messages]));
+  if (sizes.length === 0) return `${calls.length} calls`;
+  const mean = sizes.reduce((sum, n) => sum + n, 0) / sizes.length;
+  return `${calls.length} calls, ${mean.toFixed(1)} messages a call (up to ${Math.max(...sizes)})`;
+}
+
+/** `up to 8 of 8 calls in flight`: the most runs the samples saw at once. */
+export function describeConcurrency(
+  samples: readonly TimelineSample[],
+  concurrency: number,
+): string {
+  const most = samples.reduce((max, s) => Math.max(max, s.running ?? 0), 0);
+  return `up to ${most} of ${concurrency} calls in flight`;
 }
 
 /** The summary table's rows, in order. */
@@ -96,14 +117,16 @@ export function summarize(input: SummaryInput): [string, string][] {
   return [
     ['turns produced (this run)', String(input.produced)],
     ['delivered (this run)', `${stats.completed} turns`],
-    ['stored by the service (all runs)', `${verdict.turns} turns, ${verdict.messages} messages`],
-    ['deduplicated (409: had landed already)', String(calls.duplicate)],
+    ['listed by the service (all runs)', `${verdict.turns} turns, ${verdict.messages} messages`],
+    ['handler calls (batches)', describeCalls(input.callSamples)],
+    ['concurrency in use', describeConcurrency(samples, input.concurrency)],
+    ['deduplicated (409: had landed)', String(calls.duplicate)],
     ['retried', String(stats.retried)],
-    ['backlogged (kept while the remote was down)', String(tally.backlogged)],
+    ['kept while the remote was down', String(tally.backlogged)],
     ['replayed from the backlog', String(tally.replayed)],
     [
       'failed calls',
-      `${calls.error} HTTP 5xx, ${calls.refused} refused, ${calls.timeout} timed out`,
+      `${calls.error} 5xx, ${calls.refused} refused, ${calls.timeout} timeouts, ${calls.rejected} 422s`,
     ],
     ['dead letters', String(stats.deadLettered)],
     [
@@ -118,7 +141,7 @@ export function summarize(input: SummaryInput): [string, string][] {
   ];
 }
 
-/** The table as aligned text lines. */
+/** The table as aligned text lines (within 80 columns for the demo's rows). */
 export function formatTable(rows: readonly [string, string][]): string[] {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);

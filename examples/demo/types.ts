@@ -62,13 +62,16 @@ export interface AddMessagesPayload {
   messages: ChatMessage[];
 }
 
-/** A line of the service's append-only store: one accepted write. */
+/**
+ * One turn as the service's listing shows it: consecutive messages of one
+ * task, by their `metadata` (see listing.ts). A message without the demo's
+ * metadata is a turn of its own, with `turn` -1.
+ */
 export interface StoredWrite {
   session: string;
   turn: number;
+  /** The messages' `metadata.demo_id`s (or Honcho's ids, for a message without them). */
   ids: string[];
-  /** Wall-clock ms when the service stored it. */
-  storedAt: number;
 }
 
 /** The actors' states at one moment, as short labels (`half_open`, `draining`, `adaptive`, `replaying`…). */
@@ -97,10 +100,16 @@ export interface TimelineSample {
   delivered: number;
   /** Tasks enqueued so far (this run). */
   produced: number;
+  /** Handler calls in flight (at most `concurrency`). */
+  running?: number;
 }
 
-/** How one handler call ended. `duplicate` is a 409: already stored, so delivered. */
-export type CallOutcome = 'stored' | 'duplicate' | 'error' | 'refused' | 'timeout';
+/**
+ * How one handler call ended. `duplicate` is a 409: already stored, so
+ * delivered. `error` a 5xx or 429; `rejected` another 4xx (a 422: the batch
+ * mixed stored and new messages, and is split).
+ */
+export type CallOutcome = 'stored' | 'duplicate' | 'error' | 'refused' | 'timeout' | 'rejected';
 
 /** One handler call as the application saw it. */
 export interface CallSample {
@@ -108,6 +117,8 @@ export interface CallSample {
   t: number;
   durationMs: number;
   outcome: CallOutcome;
+  /** Messages the call carried (two per turn); absent in records made before batches. */
+  messages?: number;
 }
 
 /** A state change of one actor. */

@@ -1,7 +1,7 @@
 /**
  * `npm start` end to end, as a newcomer and CI run it: the condensed run, the
  * kill-and-resume path, and an end check that fails when the service's store
- * lost or duplicated a write. Each run is a real process with a real HTTP
+ * lost or duplicated a batch. Each run is a real process with a real HTTP
  * service child, so bounds here are generous limits, never timing assertions.
  */
 import { execFile } from 'node:child_process';
@@ -18,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryService } from '../../examples/demo/memoryService.js';
+import type { StoreLine } from '../../examples/demo/serviceStore.js';
 import { checkReportInBrowser, hasChromium, MISSING_CHROMIUM_HINT } from '../support/browser.js';
 import { eventually, isAlive } from '../support/process.js';
 
@@ -76,6 +78,8 @@ describe('npm start: the command line', () => {
       '--live',
       '--kill-at',
       '--resume',
+      '--honcho-url',
+      '--honcho-key',
     ]) {
       expect(stdout).toContain(option);
     }
@@ -142,6 +146,58 @@ describe('npm start -- --fast', () => {
   );
 });
 
+describe('npm start -- --honcho-url', () => {
+  it(
+    'writes through the SDK to the Honcho server given, with no fault schedule, and checks its listing',
+    async () => {
+      // A Honcho-shaped server of its own: the demo service, started apart and always healthy.
+      const server = await createMemoryService({
+        file: path.join(scratch, 'honcho-server.jsonl'),
+        scenario: {
+          seed: 1,
+          coldStartMs: 0,
+          coldStartFactor: 1,
+          windows: [
+            {
+              name: 'healthy',
+              startMs: 0,
+              endMs: Number.POSITIVE_INFINITY,
+              latency: { medianMs: 2, sigma: 0.3 },
+              errorRate: 0,
+            },
+          ],
+        },
+      });
+      try {
+        const report = path.join(scratch, 'honcho-url-report.html');
+        const { code, stdout, stderr } = await runDemo([
+          '--fast',
+          '--honcho-url',
+          server.url,
+          '--honcho-key',
+          'demo-key',
+          '--report',
+          report,
+        ]);
+        expect(code, `${stdout}\n${stderr}`).toBe(0);
+        expect(stdout).toContain(
+          `writing to the Honcho server at ${server.url}, workspace xsw-demo-`,
+        );
+        expect(stdout).toContain('fault schedule: none');
+        expect(stdout).not.toContain('memory service listening');
+        expect(stdout).toMatch(
+          /✔ all 160 required turns \(160 turns stored\) arrived, each session in order; 0 message\(s\) stored more than once/,
+        );
+        expect(server.counts().stored).toBeGreaterThan(0);
+        expect(readFileSync(report, 'utf8')).toContain(`--honcho-url ${server.url}`);
+      } finally {
+        await server.close();
+      }
+    },
+    LIMIT_MS,
+  );
+});
+
 describe('npm start -- --kill-at outage, then --resume', () => {
   const run = path.join(scratch, 'run');
   const tampered = path.join(scratch, 'tampered');
@@ -174,16 +230,23 @@ describe('npm start -- --kill-at outage, then --resume', () => {
   );
 
   it(
-    'the end check fails, exit 1, when the service lost one write and stored another twice',
+    'the end check fails, exit 1, when the service lost one batch and stored another twice',
     async () => {
       const store = path.join(tampered, 'memory-service.jsonl');
-      const [first, second, ...rest] = readFileSync(store, 'utf8').trimEnd().split('\n');
-      writeFileSync(store, `${[second, ...rest, second].join('\n')}\n`);
+      const lines = readFileSync(store, 'utf8').trimEnd().split('\n');
+      const batches = lines.flatMap((line, index) => {
+        const parsed = JSON.parse(line) as StoreLine;
+        return parsed.kind === 'messages' ? [{ index, messages: parsed.messages }] : [];
+      });
+      const [first, second] = batches as [(typeof batches)[0], (typeof batches)[0]];
+      const kept = lines.filter((_, i) => i !== first.index);
+      writeFileSync(store, `${[...kept, lines[second.index]].join('\n')}\n`);
       const { code, stdout } = await runDemo(['--fast', '--backlog', tampered, '--resume']);
       expect(code).toBe(1);
-      const lost = JSON.parse(first as string) as { session: string; turn: number };
-      expect(stdout).toMatch(new RegExp(`✘ LOST 1 turn\\(s\\): ${lost.session}-t00${lost.turn}`));
-      expect(stdout).toMatch(/✘ DUPLICATED 2 message\(s\)/);
+      const taskOf = (m: { metadata: Record<string, unknown> }) => m.metadata.task_id as string;
+      const lost = [...new Set(first.messages.map(taskOf))].sort();
+      expect(stdout).toMatch(new RegExp(`✘ LOST ${lost.length} turn\\(s\\): ${lost[0]}`));
+      expect(stdout).toMatch(new RegExp(`✘ DUPLICATED ${second.messages.length} message\\(s\\)`));
       expect(stdout).toMatch(/✘ OUT OF ORDER/);
     },
     LIMIT_MS,

@@ -3,12 +3,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { turnsOf } from '../../examples/demo/listing.js';
 import { leafStateIds } from '../../examples/demo/observe.js';
-import { parseOptions, UsageError } from '../../examples/demo/options.js';
+import { parseOptions, resumedReportPath, UsageError } from '../../examples/demo/options.js';
 import { planConversations, sessionName, turnId } from '../../examples/demo/producer.js';
-import { FlushLedger, newRunDir, writeSettings } from '../../examples/demo/runDir.js';
-import { LiveDisplay, PlainDisplay, renderFrame } from '../../examples/demo/status.js';
-import { BacklogTally, timeInBreakerStates } from '../../examples/demo/summary.js';
+import {
+  FlushLedger,
+  newRunDir,
+  reportedOptions,
+  writeSettings,
+} from '../../examples/demo/runDir.js';
+import {
+  fitColumns,
+  LiveDisplay,
+  PlainDisplay,
+  renderFrame,
+  visibleWidth,
+} from '../../examples/demo/status.js';
+import {
+  BacklogTally,
+  describeCalls,
+  describeConcurrency,
+  timeInBreakerStates,
+} from '../../examples/demo/summary.js';
 import type { StoredWrite, TimelineSample } from '../../examples/demo/types.js';
 import { type Expectation, verifyDelivery } from '../../examples/demo/verify.js';
 import { memoryBacklog, SyncWorker } from '../../src/index.js';
@@ -32,6 +49,26 @@ describe('demo options', () => {
     expect(parseOptions([], { CI: 'true' }).plain).toBe(true);
   });
 
+  it('a resumed run writes its own report, keeping the first run’s', () => {
+    const resumed = parseOptions(['--resume', '--backlog', 'x'], tty);
+    expect(resumed.report).toBe(path.resolve('demo-report-resumed.html'));
+    expect(resumedReportPath('/a/b.html')).toBe('/a/b-resumed.html');
+    expect(parseOptions(['--resume', '--backlog', 'x', '--report', 'r.html'], tty).report).toBe(
+      path.resolve('r.html'),
+    );
+  });
+
+  it('points at a real Honcho server with --honcho-url and --honcho-key (or HONCHO_API_KEY)', () => {
+    expect(parseOptions([], tty)).toMatchObject({ honchoUrl: undefined, honchoKey: undefined });
+    expect(
+      parseOptions(['--honcho-url', 'https://api.honcho.dev', '--honcho-key', 'k'], tty),
+    ).toMatchObject({ honchoUrl: 'https://api.honcho.dev', honchoKey: 'k' });
+    expect(
+      parseOptions(['--honcho-url', 'http://127.0.0.1:8000'], { ...tty, HONCHO_API_KEY: 'e' })
+        .honchoKey,
+    ).toBe('e');
+  });
+
   it.each([
     [['--sessions', '0'], /--sessions must be a whole number from 1 to 1000/],
     [['--turns', '2.5'], /--turns must be a whole number/],
@@ -45,6 +82,9 @@ describe('demo options', () => {
     [['--resume'], /--resume needs the --backlog/],
     [['--resume', '--kill-at', 'outage', '--backlog', 'x'], /cannot be combined/],
     [['--colour'], /Unknown option '--colour'/],
+    [['--honcho-url', 'ftp://x'], /--honcho-url must be an http\(s\) URL/],
+    [['--honcho-url', 'nowhere'], /--honcho-url must be an http\(s\) URL/],
+    [['--honcho-key', 'k'], /--honcho-key needs --honcho-url/],
   ])('refuses %j with a UsageError', (argv, message) => {
     expect(() => parseOptions(argv, tty)).toThrow(UsageError);
     expect(() => parseOptions(argv, tty)).toThrow(message);
@@ -78,7 +118,7 @@ describe('the producer’s plan', () => {
 
 function write(session: string, turn: number): StoredWrite {
   const id = turnId(session, turn);
-  return { session, turn, ids: [`${id}-u`, `${id}-a`], storedAt: 0 };
+  return { session, turn, ids: [`${id}-u`, `${id}-a`] };
 }
 
 function expecting(required: string[]): Expectation {
@@ -125,9 +165,67 @@ describe('the end check', () => {
     expect(verdict.lines.join('\n')).toMatch(/UNEXPECTED 1 write/);
   });
 
+  it('against real Honcho counts copies instead of failing, and checks order on first copies', () => {
+    const counting = { ...expecting(all), duplicates: 'count' as const };
+    // A retry after a lost answer: turn 1 stored again after it had landed.
+    const writes = [write('a', 0), write('a', 1), write('b', 0), write('a', 1)];
+    const verdict = verifyDelivery(writes, counting);
+    expect(verdict.ok).toBe(true);
+    expect(verdict.duplicated).toBe(2);
+    expect(verdict.lines[0]).toMatch(
+      /2 message\(s\) stored more than once \(Honcho has no idempotency key\)/,
+    );
+    expect(verifyDelivery(writes, expecting(all)).ok).toBe(false);
+    const lost = verifyDelivery([write('a', 1), write('a', 0), write('b', 0)], counting);
+    expect(lost.ok).toBe(false);
+    expect(lost.lines.join('\n')).toMatch(/OUT OF ORDER/);
+  });
+
   it('after a kill requires only the flushed turns', () => {
     const verdict = verifyDelivery([write('a', 0)], expecting(['a-t000']));
     expect(verdict.ok).toBe(true);
+  });
+});
+
+describe('the listing read back as turns', () => {
+  const listed = (task: string, turn: number, part: string) => ({
+    id: `h-${task}-${part}`,
+    metadata: { demo_id: `${task}-${part}`, task_id: task, turn },
+  });
+
+  it('groups consecutive messages of one task, and keeps a message without our metadata apart', () => {
+    const turns = turnsOf('a', [
+      listed('a-t000', 0, 'u'),
+      listed('a-t000', 0, 'a'),
+      listed('a-t001', 1, 'u'),
+      listed('a-t001', 1, 'a'),
+      { id: 'foreign', metadata: {} },
+      listed('a-t000', 0, 'u'),
+    ]);
+    expect(turns).toEqual([
+      { session: 'a', turn: 0, ids: ['a-t000-u', 'a-t000-a'] },
+      { session: 'a', turn: 1, ids: ['a-t001-u', 'a-t001-a'] },
+      { session: 'a', turn: -1, ids: ['foreign'] },
+      { session: 'a', turn: 0, ids: ['a-t000-u'] },
+    ]);
+  });
+});
+
+describe('the summary’s batch rows', () => {
+  it('say how many calls, how full, and how many ran at once', () => {
+    const call = (messages: number) => ({
+      t: 0,
+      durationMs: 1,
+      outcome: 'stored' as const,
+      messages,
+    });
+    expect(describeCalls([call(2), call(100), call(6)])).toBe(
+      '3 calls, 36.0 messages a call (up to 100)',
+    );
+    const sample = (running: number) => ({ running }) as TimelineSample;
+    expect(describeConcurrency([sample(1), sample(8), sample(3)], 8)).toBe(
+      'up to 8 of 8 calls in flight',
+    );
   });
 });
 
@@ -190,8 +288,43 @@ describe('the run directory', () => {
 
   it('refuses a directory that holds an earlier run', () => {
     const run = newRunDir(tempDir());
-    writeSettings(run, { sessions: 1, turns: 1, seed: 1, fast: true, outageMs: 0, startedAt: '' });
+    writeSettings(run, {
+      sessions: 1,
+      turns: 1,
+      seed: 1,
+      fast: true,
+      outageMs: 0,
+      startedAt: '',
+      workspaceId: 'w',
+    });
     expect(() => newRunDir(run.dir)).toThrow(/holds an earlier run: finish it with --resume/);
+  });
+
+  it('names every option of the run with its value in the report’s chips', () => {
+    const settings = {
+      sessions: 20,
+      turns: 50,
+      seed: 7,
+      fast: false,
+      outageMs: undefined,
+      startedAt: '',
+      workspaceId: 'w',
+    };
+    expect(reportedOptions(settings, false, undefined)).toEqual({
+      sessions: 20,
+      turns: 50,
+      seed: 7,
+      'outage-ms': 12_000,
+    });
+    expect(reportedOptions({ ...settings, fast: true }, true, 'http://h')).toEqual({
+      sessions: 20,
+      turns: 50,
+      seed: 7,
+      'outage-ms': 1_500,
+      fast: true,
+      resume: true,
+      'honcho-url': 'http://h',
+    });
   });
 
   it('the ledger records what each flush made durable, and skips a torn last line', async () => {
@@ -286,6 +419,7 @@ describe('the live status block', () => {
       p95Ms: 206,
       delivered: 455,
       produced: 700,
+      running: 8,
     },
     window: {
       name: 'outage' as const,
@@ -299,7 +433,83 @@ describe('the live status block', () => {
     persisting: true,
     duplicates: 3,
     retried: 12,
+    concurrency: 8,
   };
+
+  it('fits 80 columns, and a narrower terminal’s width less one', () => {
+    const recent = [`  1.00s  breaker ${'x'.repeat(120)}`];
+    const lines = renderFrame(frame, recent);
+    expect(Math.max(...lines.map(visibleWidth))).toBeLessThanOrEqual(80);
+    const writes: string[] = [];
+    const out = {
+      columns: 40,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    display.change({ t: 1_000, actor: 'breaker', from: 'closed', to: 'x'.repeat(100) });
+    display.frame(frame);
+    const drawn = (writes.at(-1) as string).trimEnd().split('\n');
+    expect(Math.max(...drawn.map(visibleWidth))).toBeLessThanOrEqual(39);
+    expect(fitColumns('\x1b[31mabcdef\x1b[0m', 3)).toBe('\x1b[31mabc\x1b[0m');
+  });
+
+  it('moves up over every row the last frame takes after the terminal narrows', () => {
+    const writes: string[] = [];
+    const out = {
+      columns: 100,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    display.frame(frame);
+    const lines = (writes.at(-1) as string).slice(0, -1).split('\n');
+    out.columns = 20;
+    display.frame(frame);
+    const rows = lines.reduce((sum, l) => sum + Math.max(1, Math.ceil(visibleWidth(l) / 20)), 0);
+    expect(rows).toBeGreaterThan(lines.length);
+    expect(writes.at(-2)).toBe(`\x1b[${rows}F\x1b[0J`);
+  });
+
+  it('counts a state left and entered again back to back on one line', () => {
+    const writes: string[] = [];
+    const out = {
+      columns: 80,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    display.change({ t: 1_000, actor: 'breaker', from: 'closed', to: 'open' });
+    for (let i = 0; i < 5; i++) {
+      const [from, to] = i % 2 ? ['backoff', 'draining'] : ['draining', 'backoff'];
+      display.change({ t: 2_000 + i, actor: 'worker', from, to });
+    }
+    display.frame(frame);
+    const text = (writes.at(-1) as string).replace(COLOR_CODES, '');
+    expect(text).toContain('breaker closed → open');
+    expect(text).toContain('worker  draining ⇄ backoff (×5)');
+    expect(text).not.toContain('draining → backoff');
+  });
+
+  it('keeps the worker’s idle ⇄ draining flips out of the last state changes', () => {
+    const writes: string[] = [];
+    const out = {
+      columns: 80,
+      write: (c: string) => writes.push(c),
+    } as unknown as NodeJS.WriteStream;
+    const display = new LiveDisplay(out);
+    for (let i = 0; i < 10; i++) {
+      display.change({
+        t: i,
+        actor: 'worker',
+        from: i % 2 ? 'draining' : 'idle',
+        to: i % 2 ? 'idle' : 'draining',
+      });
+    }
+    display.change({ t: 20, actor: 'breaker', from: 'closed', to: 'open' });
+    display.frame(frame);
+    const text = (writes.at(-1) as string).replace(COLOR_CODES, '');
+    expect(text).toContain('breaker closed → open');
+    expect(text).not.toContain('idle → draining');
+    expect(text).not.toContain('draining → idle');
+  });
 
   it('shows every actor, the queue, the backlog, the timeout, the p95 and progress', () => {
     const text = renderFrame(frame, ['  1.00s  breaker closed → open'])
@@ -312,12 +522,14 @@ describe('the live status block', () => {
       'worker  blocked',
       'tracker adaptive.tracking',
       'backlog replaying',
-      '(writes persisting)',
+      'writes  persisting',
+      'calls   8/8 in flight',
       'queue   48',
       'backlog 245',
       'timeout 412 ms',
-      'p95     206 ms',
+      'p95 206 ms',
       '455/1000 turns',
+      '409 duplicates 3, retried 12',
       'breaker closed → open',
     ]) {
       expect(text).toContain(part);

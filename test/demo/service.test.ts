@@ -11,8 +11,8 @@ import {
   type MemoryServiceOptions,
 } from '../../examples/demo/memoryService.js';
 import { startServiceProcess } from '../../examples/demo/serviceProcess.js';
-import { readStore } from '../../examples/demo/serviceStore.js';
-import type { AddMessagesPayload, PhaseWindow, Scenario } from '../../examples/demo/types.js';
+import { appendLine, readStore } from '../../examples/demo/serviceStore.js';
+import type { PhaseWindow, Scenario } from '../../examples/demo/types.js';
 import { eventually, isAlive } from '../support/process.js';
 
 const PARENT_FIXTURE = fileURLToPath(new URL('./fixtures/service-parent.ts', import.meta.url));
@@ -41,18 +41,32 @@ const ALWAYS_HEALTHY = scenarioOf([['healthy', 0]]);
 
 /* -- requests */
 
-function payloadOf(session: string, turn: number, ids: string[]): AddMessagesPayload {
+const WS = 'w';
+
+/** A `MessageBatchCreate` body: one message per demo id, as the SDK sends them. */
+function payloadOf(session: string, turn: number, ids: string[]) {
   return {
-    session,
-    turn,
     messages: ids.map((id, i) => ({
-      id,
-      session,
-      turn,
-      role: i % 2 === 0 ? 'user' : 'assistant',
-      text: `message ${id}`,
+      peer_id: i % 2 === 0 ? 'user' : 'assistant',
+      content: `message ${id}`,
+      metadata: { demo_id: id, task_id: `${session}-t${turn}`, turn },
     })),
   };
+}
+
+/** POSTs JSON to a path of the service. */
+function request(
+  service: { url: string },
+  pathname: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(`${service.url}${pathname}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal,
+  });
 }
 
 function post(
@@ -60,11 +74,35 @@ function post(
   body: unknown,
   { session = 's0', signal }: { session?: string; signal?: AbortSignal } = {},
 ): Promise<Response> {
-  return fetch(`${service.url}/v1/sessions/${session}/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    signal,
+  return request(service, `/v3/workspaces/${WS}/sessions/${session}/messages`, body, signal);
+}
+
+/** The demo ids of each stored batch, in append order. */
+function storedIds(store: string): string[][] {
+  return readStore(store).flatMap((line) =>
+    line.kind === 'messages'
+      ? [line.messages.map((m) => (m.metadata as { demo_id: string }).demo_id)]
+      : [],
+  );
+}
+
+/** Workspace `w` and its session `s0`, as the SDK's first calls would have made them. */
+function seedStore(store: string): void {
+  const created_at = new Date(0).toISOString();
+  appendLine(store, {
+    kind: 'workspace',
+    workspace: { id: WS, metadata: {}, configuration: {}, created_at },
+  });
+  appendLine(store, {
+    kind: 'session',
+    session: {
+      id: 's0',
+      workspace_id: WS,
+      is_active: true,
+      metadata: {},
+      configuration: {},
+      created_at,
+    },
   });
 }
 
@@ -108,6 +146,7 @@ async function start(options: Partial<MemoryServiceOptions> = {}): Promise<Memor
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memory-service-'));
   file = path.join(dir, 'store.jsonl');
+  seedStore(file);
 });
 
 afterEach(async () => {
@@ -115,59 +154,151 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('memory service: the store', () => {
-  it('stores a write (201), then refuses it again as a duplicate (409)', async () => {
+describe('memory service: Honcho routes', () => {
+  it('creates a workspace and a session: 201 when created, 200 when present', async () => {
     const service = await start();
-    const payload = payloadOf('s0', 0, ['s0-t000-u', 's0-t000-a']);
-    const first = await post(service, payload);
+    const first = await request(service, '/v3/workspaces', { id: 'other' });
     expect(first.status).toBe(201);
-    expect(await first.json()).toEqual({ stored: 2 });
-    const again = await post(service, payload);
-    expect(again.status).toBe(409);
-    expect(await again.json()).toEqual({ duplicate: ['s0-t000-u', 's0-t000-a'] });
-    expect(service.counts()).toMatchObject({ stored: 1, duplicates: 1 });
-    expect(readStore(file)).toHaveLength(1);
+    expect(await first.json()).toMatchObject({ id: 'other', metadata: {}, configuration: {} });
+    expect((await request(service, '/v3/workspaces', { id: 'other' })).status).toBe(200);
+    const session = await request(service, '/v3/workspaces/other/sessions', { id: 's9' });
+    expect(session.status).toBe(201);
+    expect(await session.json()).toMatchObject({
+      id: 's9',
+      workspace_id: 'other',
+      is_active: true,
+    });
+    expect((await request(service, '/v3/workspaces/other/sessions', { id: 's9' })).status).toBe(
+      200,
+    );
   });
 
-  it('answers 422 to a write that is only partly stored, and stores nothing of it', async () => {
+  it('answers 404 { detail } for a session of an unknown workspace, or messages of an unknown session', async () => {
     const service = await start();
-    expect((await post(service, payloadOf('s0', 0, ['a', 'b']))).status).toBe(201);
-    const overlap = await post(service, payloadOf('s0', 0, ['b', 'c']));
-    expect(overlap.status).toBe(422);
-    expect((await overlap.json()).error).toMatch(/b/);
-    expect(readStore(file).map((w) => w.ids)).toEqual([['a', 'b']]);
+    const noWorkspace = await request(service, '/v3/workspaces/nope/sessions', { id: 's1' });
+    expect(noWorkspace.status).toBe(404);
+    expect(typeof (await noWorkspace.json()).detail).toBe('string');
+    const noSession = await post(service, payloadOf('s1', 0, ['m1']), { session: 's1' });
+    expect(noSession.status).toBe(404);
+    expect(storedIds(file)).toEqual([]);
   });
 
-  it('answers 400 with a JSON error to a bad body, and stores nothing', async () => {
+  it('lists a session’s messages in order, paged, and reversed on request', async () => {
     const service = await start();
-    const message = payloadOf('s0', 0, ['x']).messages[0];
-    const bodies: unknown[] = [
-      '{not json',
-      [],
-      payloadOf('other', 0, ['x']),
-      { session: 's0', turn: 0, messages: [] },
-      { session: 's0', turn: 0, messages: [{ ...message, id: 42 }] },
-      { session: 's0', turn: -1, messages: [message] },
-      payloadOf('s0', 0, ['x', 'x']),
-    ];
-    for (const body of bodies) {
-      const response = await post(service, body);
-      expect(response.status, JSON.stringify(body)).toBe(400);
-      expect(typeof (await response.json()).error).toBe('string');
+    for (const turn of [0, 1, 2]) {
+      expect(
+        (await post(service, payloadOf('s0', turn, [`t${turn}-u`, `t${turn}-a`]))).status,
+      ).toBe(201);
     }
-    expect(service.counts().badRequests).toBe(bodies.length);
-    expect(readStore(file)).toEqual([]);
+    const list = async (query: string) => {
+      const response = await request(
+        service,
+        `/v3/workspaces/${WS}/sessions/s0/messages/list${query}`,
+        {},
+      );
+      expect(response.status).toBe(200);
+      return response.json();
+    };
+    const ids = (page: { items: { metadata: { demo_id: string } }[] }) =>
+      page.items.map((m) => m.metadata.demo_id);
+    const second = await list('?page=2&size=4');
+    expect(second).toMatchObject({ total: 6, page: 2, size: 4, pages: 2 });
+    expect(ids(second)).toEqual(['t2-u', 't2-a']);
+    expect(ids(await list(''))).toEqual(['t0-u', 't0-a', 't1-u', 't1-a', 't2-u', 't2-a']);
+    expect(ids(await list('?size=2&reverse=true'))).toEqual(['t2-a', 't2-u']);
+    const tooBig = await request(
+      service,
+      `/v3/workspaces/${WS}/sessions/s0/messages/list?size=101`,
+      {},
+    );
+    expect(tooBig.status).toBe(422);
   });
 
   it('answers 404 to an unknown route, 405 to a wrong method, 200 to a health check', async () => {
     const service = await start();
-    expect((await fetch(`${service.url}/v1/nothing`)).status).toBe(404);
-    const wrong = await fetch(`${service.url}/v1/sessions/s0/messages`);
+    const unknown = await fetch(`${service.url}/v1/nothing`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ detail: 'Not Found' });
+    const wrong = await fetch(`${service.url}/v3/workspaces/${WS}/sessions/s0/messages`);
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');
-    const health = await fetch(`${service.url}/v1/health`);
+    const health = await fetch(`${service.url}/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ phase: 'healthy' });
+    expect(await health.json()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('memory service: the store', () => {
+  it('stores a batch (201, the created messages), then refuses it again as a duplicate (409)', async () => {
+    const service = await start();
+    const payload = payloadOf('s0', 0, ['s0-t000-u', 's0-t000-a']);
+    const first = await post(service, payload);
+    expect(first.status).toBe(201);
+    const created = (await first.json()) as { id: string; session_id: string; content: string }[];
+    expect(created.map((m) => [m.session_id, m.content])).toEqual([
+      ['s0', 'message s0-t000-u'],
+      ['s0', 'message s0-t000-a'],
+    ]);
+    expect(new Set(created.map((m) => m.id)).size).toBe(2);
+    const again = await post(service, payload);
+    expect(again.status).toBe(409);
+    expect((await again.json()).detail).toMatch(/not of Honcho/);
+    expect(service.counts()).toMatchObject({ stored: 1, duplicates: 1 });
+    expect(storedIds(file)).toEqual([['s0-t000-u', 's0-t000-a']]);
+  });
+
+  it('answers 422 to a batch that is only partly stored, and stores nothing of it', async () => {
+    const service = await start();
+    expect((await post(service, payloadOf('s0', 0, ['a', 'b']))).status).toBe(201);
+    const overlap = await post(service, payloadOf('s0', 0, ['b', 'c']));
+    expect(overlap.status).toBe(422);
+    expect((await overlap.json()).detail).toMatch(/b/);
+    expect(storedIds(file)).toEqual([['a', 'b']]);
+  });
+
+  it('stores messages without the demo’s metadata as new every time, as Honcho does', async () => {
+    const service = await start();
+    const plain = { messages: [{ peer_id: 'user', content: 'hello' }] };
+    expect((await post(service, plain)).status).toBe(201);
+    expect((await post(service, plain)).status).toBe(201);
+    expect(readStore(file).filter((l) => l.kind === 'messages')).toHaveLength(2);
+  });
+
+  it('answers FastAPI’s 422 (an array detail) to a malformed body or over 100 messages, and stores nothing', async () => {
+    const service = await start();
+    const many = payloadOf(
+      's0',
+      0,
+      Array.from({ length: 101 }, (_, i) => `m${i}`),
+    );
+    const bodies: unknown[] = [
+      '{not json',
+      [],
+      { messages: [] },
+      { messages: [{ content: 'no peer' }] },
+      { messages: [{ peer_id: 'user', content: 42 }] },
+      { messages: [{ peer_id: 'user', content: 'x', metadata: 'not an object' }] },
+      many,
+    ];
+    for (const body of bodies) {
+      const response = await post(service, body);
+      expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(422);
+      const { detail } = await response.json();
+      expect(Array.isArray(detail) && typeof detail[0].msg === 'string').toBe(true);
+    }
+    expect(
+      (
+        await post(
+          service,
+          payloadOf(
+            's0',
+            0,
+            many.messages.slice(0, 100).map((m) => m.metadata.demo_id),
+          ),
+        )
+      ).status,
+    ).toBe(201);
+    expect(storedIds(file)).toHaveLength(1);
   });
 
   it('keeps deduplicating after a restart over the same file', async () => {
@@ -177,47 +308,39 @@ describe('memory service: the store', () => {
     const after = await start();
     expect((await post(after, payloadOf('s0', 0, ['m1']))).status).toBe(409);
     expect((await post(after, payloadOf('s0', 1, ['m2']))).status).toBe(201);
-    expect(readStore(file).map((w) => w.ids)).toEqual([['m1'], ['m2']]);
+    expect(storedIds(file)).toEqual([['m1'], ['m2']]);
   });
 
   it('tolerates a torn last line: ignores it, and the next write starts a clean line', async () => {
-    const stored = { session: 's0', turn: 0, ids: ['m1'], storedAt: 1 };
-    fs.writeFileSync(file, `${JSON.stringify(stored)}\n{"session":"s0","turn":1,"ids":["m2`);
-    expect(readStore(file)).toEqual([stored]);
     const service = await start();
-    expect((await post(service, payloadOf('s0', 0, ['m1']))).status).toBe(409);
-    expect((await post(service, payloadOf('s0', 1, ['m2']))).status).toBe(201);
+    expect((await post(service, payloadOf('s0', 0, ['m1']))).status).toBe(201);
+    await service.close();
+    fs.appendFileSync(file, '{"kind":"messages","workspace":"w","session":"s0","messages":[{"id');
+    expect(storedIds(file)).toEqual([['m1']]);
+    const again = await start();
+    expect((await post(again, payloadOf('s0', 0, ['m1']))).status).toBe(409);
+    expect((await post(again, payloadOf('s0', 1, ['m2']))).status).toBe(201);
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     expect(lines.at(-1)).toBe('');
-    expect(lines.slice(0, -1).map((line) => JSON.parse(line).ids)).toEqual([['m1'], ['m2']]);
+    expect(storedIds(file)).toEqual([['m1'], ['m2']]);
   });
 
   it('re-terminates a complete last line that lost only its newline', async () => {
-    const stored = { session: 's0', turn: 0, ids: ['m1'], storedAt: 1 };
-    fs.writeFileSync(file, JSON.stringify(stored));
     const service = await start();
-    expect((await post(service, payloadOf('s0', 0, ['m1']))).status).toBe(409);
-    expect((await post(service, payloadOf('s0', 1, ['m2']))).status).toBe(201);
-    expect(readStore(file).map((w) => w.ids)).toEqual([['m1'], ['m2']]);
+    expect((await post(service, payloadOf('s0', 0, ['m1']))).status).toBe(201);
+    await service.close();
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').trimEnd());
+    const again = await start();
+    expect((await post(again, payloadOf('s0', 0, ['m1']))).status).toBe(409);
+    expect((await post(again, payloadOf('s0', 1, ['m2']))).status).toBe(201);
+    expect(storedIds(file)).toEqual([['m1'], ['m2']]);
   });
 
-  it('readStore returns the writes in append order, and throws on damage before the end', async () => {
-    const service = await start();
-    for (const turn of [0, 1, 2]) {
-      expect(
-        (await post(service, payloadOf('s0', turn, [`t${turn}-u`, `t${turn}-a`]))).status,
-      ).toBe(201);
-    }
-    const writes = readStore(file);
-    expect(writes.map((w) => [w.session, w.turn, w.ids])).toEqual([
-      ['s0', 0, ['t0-u', 't0-a']],
-      ['s0', 1, ['t1-u', 't1-a']],
-      ['s0', 2, ['t2-u', 't2-a']],
-    ]);
-    for (const write of writes) expect(typeof write.storedAt).toBe('number');
+  it('readStore returns the lines in append order, and throws on damage before the end', () => {
+    expect(readStore(file).map((l) => l.kind)).toEqual(['workspace', 'session']);
     expect(readStore(path.join(dir, 'missing.jsonl'))).toEqual([]);
-    fs.writeFileSync(file, `garbage\n${JSON.stringify(writes[0])}\n`);
-    expect(() => readStore(file)).toThrow(/:1: not a stored write/);
+    fs.writeFileSync(file, `garbage\n${fs.readFileSync(file, 'utf8')}`);
+    expect(() => readStore(file)).toThrow(/:1: not a store line/);
   });
 });
 
@@ -233,9 +356,11 @@ describe('memory service: faults', () => {
     now = 150;
     expect(service.phase().outage).toBe('unavailable');
     expect((await post(service, payloadOf('s0', 1, ['m2']))).status).toBe(503);
-    expect((await fetch(`${service.url}/v1/health`)).status).toBe(503);
+    const refused = await fetch(`${service.url}/health`);
+    expect(refused.status).toBe(503);
+    expect(typeof (await refused.json()).detail).toBe('string');
     expect(service.counts()).toMatchObject({ stored: 1, unavailable: 2 });
-    expect(readStore(file)).toHaveLength(1);
+    expect(storedIds(file)).toHaveLength(1);
   });
 
   it('refuses connections during a refuse outage, then accepts them again on the same port', async () => {
@@ -260,7 +385,7 @@ describe('memory service: faults', () => {
     await phaseReached(service, (w) => w.name === 'healthy' && w.startMs === 200);
     expect(service.port).toBe(port);
     expect((await post(service, payloadOf('s0', 1, ['m2']))).status).toBe(201);
-    expect(readStore(file).map((w) => w.ids)).toEqual([['m1'], ['m2']]);
+    expect(storedIds(file)).toEqual([['m1'], ['m2']]);
   });
 
   it('refuses from the start when the first window refuses, with its port known', async () => {
@@ -293,7 +418,7 @@ describe('memory service: faults', () => {
     // Same latency, later arrival: the retry commits after the abandoned write has landed.
     const retry = await post(service, payload);
     expect(retry.status).toBe(409);
-    expect(readStore(file).map((w) => w.ids)).toEqual([['m1', 'm2']]);
+    expect(storedIds(file)).toEqual([['m1', 'm2']]);
   });
 
   it('answers 500 after the latency as often as the error rate says, storing nothing', async () => {
@@ -302,7 +427,8 @@ describe('memory service: faults', () => {
     const response = await post(service, payloadOf('s0', 0, ['m1']));
     expect(response.status).toBe(500);
     expect(service.counts().errors).toBe(1);
-    expect(readStore(file)).toEqual([]);
+    expect(typeof (await response.json()).detail).toBe('string');
+    expect(storedIds(file)).toEqual([]);
   });
 
   it('slows the cold start down, easing to 1, and eases a recovering window into the next', async () => {
@@ -336,8 +462,10 @@ describe('memory service: faults', () => {
     const run = async (seed: number) => {
       const delays: number[] = [];
       const scenario = { ...scenarioOf([['healthy', 0, { latency }]]), seed };
+      const seeded = path.join(dir, `seed-${seed}-${Math.random()}.jsonl`);
+      seedStore(seeded);
       const service = await start({
-        file: path.join(dir, `seed-${seed}-${Math.random()}.jsonl`),
+        file: seeded,
         scenario,
         onArrival: (write) => delays.push(write.delayMs),
       });
@@ -369,7 +497,7 @@ describe('memory service: child process', () => {
       await service.stop();
     }
     expect(service.child.exitCode).toBe(0);
-    expect(readStore(file).map((w) => w.ids)).toEqual([['m1']]);
+    expect(storedIds(file)).toEqual([['m1']]);
   });
 
   it('the service exits when its parent is SIGKILLed', async () => {
