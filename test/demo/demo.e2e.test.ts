@@ -22,6 +22,7 @@ import { createMemoryService } from '../../examples/demo/memoryService.js';
 import type { StoreLine } from '../../examples/demo/serviceStore.js';
 import { checkReportInBrowser, hasChromium, MISSING_CHROMIUM_HINT } from '../support/browser.js';
 import { eventually, isAlive } from '../support/process.js';
+import { healthyScenario } from './fixtures/healthyScenario.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ARTIFACTS = path.join(ROOT, '.vitest-artifacts');
@@ -153,20 +154,7 @@ describe('npm start -- --honcho-url', () => {
       // A Honcho-shaped server of its own: the demo service, started apart and always healthy.
       const server = await createMemoryService({
         file: path.join(scratch, 'honcho-server.jsonl'),
-        scenario: {
-          seed: 1,
-          coldStartMs: 0,
-          coldStartFactor: 1,
-          windows: [
-            {
-              name: 'healthy',
-              startMs: 0,
-              endMs: Number.POSITIVE_INFINITY,
-              latency: { medianMs: 2, sigma: 0.3 },
-              errorRate: 0,
-            },
-          ],
-        },
+        scenario: healthyScenario(2, 0.3),
       });
       try {
         const report = path.join(scratch, 'honcho-url-report.html');

@@ -32,6 +32,12 @@ import { memoryBacklog, SyncWorker } from '../../src/index.js';
 
 const tty = { CI: '' };
 
+/** A terminal of `columns` columns that keeps what is written to it. */
+function fakeTerminal(columns: number): { out: NodeJS.WriteStream; writes: string[] } {
+  const writes: string[] = [];
+  const out = { columns, write: (c: string) => writes.push(c) } as unknown as NodeJS.WriteStream;
+  return { out, writes };
+}
 describe('demo options', () => {
   it('has defaults for a full run and a condensed one', () => {
     const full = parseOptions([], tty);
@@ -440,11 +446,7 @@ describe('the live status block', () => {
     const recent = [`  1.00s  breaker ${'x'.repeat(120)}`];
     const lines = renderFrame(frame, recent);
     expect(Math.max(...lines.map(visibleWidth))).toBeLessThanOrEqual(80);
-    const writes: string[] = [];
-    const out = {
-      columns: 40,
-      write: (c: string) => writes.push(c),
-    } as unknown as NodeJS.WriteStream;
+    const { out, writes } = fakeTerminal(40);
     const display = new LiveDisplay(out);
     display.change({ t: 1_000, actor: 'breaker', from: 'closed', to: 'x'.repeat(100) });
     display.frame(frame);
@@ -454,11 +456,7 @@ describe('the live status block', () => {
   });
 
   it('moves up over every row the last frame takes after the terminal narrows', () => {
-    const writes: string[] = [];
-    const out = {
-      columns: 100,
-      write: (c: string) => writes.push(c),
-    } as unknown as NodeJS.WriteStream;
+    const { out, writes } = fakeTerminal(100);
     const display = new LiveDisplay(out);
     display.frame(frame);
     const lines = (writes.at(-1) as string).slice(0, -1).split('\n');
@@ -470,11 +468,7 @@ describe('the live status block', () => {
   });
 
   it('counts a state left and entered again back to back on one line', () => {
-    const writes: string[] = [];
-    const out = {
-      columns: 80,
-      write: (c: string) => writes.push(c),
-    } as unknown as NodeJS.WriteStream;
+    const { out, writes } = fakeTerminal(80);
     const display = new LiveDisplay(out);
     display.change({ t: 1_000, actor: 'breaker', from: 'closed', to: 'open' });
     for (let i = 0; i < 5; i++) {
@@ -489,11 +483,7 @@ describe('the live status block', () => {
   });
 
   it('keeps the worker’s idle ⇄ draining flips out of the last state changes', () => {
-    const writes: string[] = [];
-    const out = {
-      columns: 80,
-      write: (c: string) => writes.push(c),
-    } as unknown as NodeJS.WriteStream;
+    const { out, writes } = fakeTerminal(80);
     const display = new LiveDisplay(out);
     for (let i = 0; i < 10; i++) {
       display.change({
