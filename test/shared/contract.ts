@@ -55,8 +55,9 @@ const ids = (records: readonly BacklogRecord[]): string[] => records.map((r) => 
 export function sharedStoreContract(
   name: string,
   makeHarness: () => Promise<SharedStoreHarness>,
+  options: { skip?: boolean } = {},
 ): void {
-  describe(`shared store contract: ${name}`, () => {
+  describe.skipIf(options.skip === true)(`shared store contract: ${name}`, () => {
     let harness: SharedStoreHarness;
     const sessions: SharedBacklog[] = [];
     const open = async (role: 'worker' | 'producer' = 'worker'): Promise<SharedBacklog> => {
