@@ -1,6 +1,6 @@
 import { BacklogUnavailableError } from '../errors/BacklogUnavailableError.js';
 import type { HeldKey, HeldKeys } from './heldKeys.js';
-import type { SharedQueueSettings } from './SharedQueue.js';
+import type { SharedQueueSettings } from './queueSettings.js';
 import type { StoreLink } from './storeLink.js';
 
 /** Waits between claims that found nothing: doubling from the first to the last while idle. */

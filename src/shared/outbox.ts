@@ -42,6 +42,8 @@ export class Outbox {
   private scheduled = false;
   /** Set while the store is unreachable: nothing is sent until `resume`. */
   private paused = false;
+  /** Set when the worker closes with the store unreachable: what cannot be sent fails with it. */
+  private abandoned: BacklogError | undefined;
 
   constructor(
     private readonly host: OutboxHost,
@@ -96,6 +98,15 @@ export class Outbox {
     this.host.notKept(failed, error);
   }
 
+  /**
+   * The worker closes while the store does not answer: what waits fails with
+   * `error` now, and an append in flight fails with it too if it is not answered.
+   */
+  abandon(error: BacklogError): void {
+    this.abandoned = error;
+    this.failAll(error);
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -127,7 +138,7 @@ export class Outbox {
 
   private unsent(batch: BacklogRecord[], error: unknown): void {
     this.sending = undefined;
-    if (error instanceof BacklogUnavailableError) {
+    if (error instanceof BacklogUnavailableError && this.abandoned === undefined) {
       // Sent again once the store answers: if this one did commit before the line broke,
       // the second copy has the same ids, which is what handlers deduplicate by.
       this.waiting.unshift(...batch);
@@ -135,12 +146,14 @@ export class Outbox {
       this.host.unreachable(error);
     } else {
       const refused =
-        error instanceof BacklogError ? error : new BacklogError('unknown', String(error));
+        this.abandoned ??
+        (error instanceof BacklogError ? error : new BacklogError('unknown', String(error)));
       this.settle(batch.length, refused);
       this.host.notKept(batch, refused);
     }
     this.host.settled();
-    this.send();
+    if (this.abandoned !== undefined) this.failAll(this.abandoned);
+    else this.send();
   }
 
   private sent(count: number): void {

@@ -4,7 +4,8 @@ import { DurableSource } from '../worker/durableSource.js';
 import type { Fates } from '../worker/fates.js';
 import type { LifecycleBridge } from '../worker/lifecycle.js';
 import type { WorkerSettings } from '../worker/options.js';
-import { SharedQueue, type SharedQueueHost } from './SharedQueue.js';
+import type { SharedQueueHost } from './queueSettings.js';
+import { SharedQueue } from './SharedQueue.js';
 import type { SharedBacklogStore } from './types.js';
 
 /** What a worker on a shared store decides with: its own breaker and lifecycle. */

@@ -2,7 +2,7 @@ import { type ActorRefFrom, createActor } from 'xstate';
 import { sharedStoreMachine } from '../../machines/sharedStore.machine.js';
 import { BacklogError } from '../errors/BacklogError.js';
 import { BacklogUnavailableError } from '../errors/BacklogUnavailableError.js';
-import type { SharedQueueSettings } from './SharedQueue.js';
+import type { SharedQueueSettings } from './queueSettings.js';
 import type { SharedBacklog } from './types.js';
 
 /** Waits between tries to reach a store that did not answer: doubling, up to the ceiling. */
@@ -100,6 +100,17 @@ export class StoreLink {
     return new BacklogUnavailableError(
       store.location,
       `backlog ${store.location} is unreachable and ${waiting} accepted tasks (maxQueue) already wait for it`,
+    );
+  }
+
+  /** The fate of tasks still in memory when the worker closes with the store unreachable. */
+  closingError(): BacklogError {
+    if (this.fatal !== undefined) return this.fatal;
+    const { location } = this.settings.store;
+    return new BacklogUnavailableError(
+      location,
+      `the worker shut down while backlog ${location} was unreachable: this task was never kept`,
+      { cause: this.lastError },
     );
   }
 
