@@ -123,7 +123,7 @@ describe('workers on a shared store (memory)', () => {
       now += 5_000;
     }
     const log = new DeliveryLog();
-    const { deadLetters } = track(
+    const { worker, deadLetters } = track(
       fleetWorker('w1', store, log, () => undefined, { retry: { maxLostLeases: 2 } }),
     );
     await log.reached(1);
@@ -133,6 +133,53 @@ describe('workers on a shared store (memory)', () => {
     expect(deadLetters[0]?.error).toBeInstanceOf(NonRetryableError);
     expect(deadLetters[0]?.error.message).toMatch(/lease was lost 2 times.*maxLostLeases 2/);
     expect((await killer.deadLetters())[0]?.id).toBe('poison');
+    // Requeued, it starts a fresh life: no lost leases, and this time it is delivered.
+    expect(await worker.requeueDeadLetters()).toBe(1);
+    await log.reached(2);
+    expect(log.idsOf('k')).toEqual(['fine', 'poison']);
+  });
+
+  it('renews its lease while a handler runs longer than the lease', async () => {
+    let now = 1_000_000;
+    const inner = memorySharedBacklog({ now: () => now });
+    const leaseMs = 300;
+    // Each renewal the worker sends moves the store's clock on by half a lease, before it lands.
+    let renewals = 0;
+    let renewedEnough!: () => void;
+    const enough = new Promise<void>((resolve) => {
+      renewedEnough = resolve;
+    });
+    const store = {
+      ...inner,
+      open: async (options?: Parameters<typeof inner.open>[0]) => {
+        const session = await inner.open(options);
+        return {
+          ...session,
+          renew: (lease: Parameters<typeof session.renew>[0], ms: number) => {
+            now += leaseMs / 2;
+            const took = session.renew(lease, ms);
+            if (++renewals === 6) renewedEnough();
+            return took;
+          },
+        };
+      },
+    };
+    const log = new DeliveryLog();
+    const warnings: string[] = [];
+    const { worker } = track(
+      fleetWorker('slow', store, log, () => enough, {
+        leaseMs,
+        logger: { warn: (message: string) => warnings.push(message) },
+      }),
+    );
+    worker.enqueue({ handler: 'send', key: 'k', id: 'long', payload: {} });
+    await enough; // three leases' time has passed on the store's clock
+    const other = await inner.open();
+    expect(await other.claim({ limit: 1, leaseMs })).toBeUndefined();
+    await log.reached(1);
+    await worker.onIdle();
+    expect(await other.stats()).toMatchObject({ pending: 0 });
+    expect(warnings).toEqual([]);
   });
 
   it('gives back what it holds and claims nothing while its own breaker is open', async () => {
