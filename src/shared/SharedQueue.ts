@@ -111,7 +111,11 @@ export class SharedQueue implements DurableTasks {
 
   /** While the store is unreachable delivery pauses: an outcome could not be recorded. */
   prepare(_oldest: boolean): boolean {
-    return this.link.available && this.keys.prepare();
+    if (!this.link.available) return false;
+    for (const held of this.keys.expired(this.settings.clock.now(), this.settings.leaseMs)) {
+      this.lost(held, 'expired here');
+    }
+    return this.keys.prepare();
   }
 
   peek(): BacklogRecord | undefined {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
 import type { BacklogRecord } from '../../src/backlog/types.js';
 import { NonRetryableError, type SyncWorker } from '../../src/index.js';
 import { memorySharedBacklog } from '../../src/shared/memorySharedBacklog.js';
@@ -137,6 +138,50 @@ describe('workers on a shared store (memory)', () => {
     expect(await worker.requeueDeadLetters()).toBe(1);
     await log.reached(2);
     expect(log.idsOf('k')).toEqual(['fine', 'poison']);
+  });
+
+  it('starts nothing more on a key whose lease ran out by its own clock with no renewal answered', async () => {
+    const inner = memorySharedBacklog({ now: () => 0 });
+    // Renewals are never answered (a paused process, a cut network): the store's side is frozen.
+    const store = {
+      ...inner,
+      open: async (options?: Parameters<typeof inner.open>[0]) => ({
+        ...(await inner.open(options)),
+        renew: () => new Promise<boolean>(() => {}),
+      }),
+    };
+    const clock = new SimulatedClock();
+    const log = new DeliveryLog();
+    const first = gate();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const warnings: string[] = [];
+    const { worker } = track(
+      fleetWorker(
+        'paused',
+        store,
+        log,
+        async (_payload, context) => {
+          if (context.id !== 'first') return;
+          started();
+          await first.opened;
+        },
+        { clock, leaseMs: 300, logger: { warn: (message: string) => warnings.push(message) } },
+      ),
+    );
+    worker.enqueue({ handler: 'send', key: 'k', id: 'first', payload: {} });
+    worker.enqueue({ handler: 'send', key: 'k', id: 'second', payload: {} });
+    await running;
+    clock.increment(300);
+    first.open();
+    await log.reached(1);
+    await worker.onIdle();
+    expect(log.idsOf('k')).toEqual(['first']);
+    expect(warnings.join('\n')).toMatch(/lost the lease on key "k" \(expired here\)/);
+    const session = await inner.open();
+    expect((await session.list()).map((r) => r.id)).toEqual(['second']);
   });
 
   it('renews its lease while a handler runs longer than the lease', async () => {
