@@ -7,21 +7,27 @@
  * deliveries follow enqueue order; and no two runs of one key were ever in
  * flight at once anywhere in the fleet.
  *
- * Fixed seed and 100 runs (each runs real workers for a moment);
+ * Fixed seed and 100 runs (each runs real workers for a moment), and a tenth
+ * of them on PostgreSQL when `XSW_POSTGRES_URL` is set;
  * `FC_RUNS` and `FC_SEED` search further.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   type DurableTask,
   NonRetryableError,
   SyncWorker,
   type SyncWorkerOptions,
 } from '../../src/index.js';
+import { postgresBacklog } from '../../src/postgres/index.js';
 import { memorySharedBacklog } from '../../src/shared/memorySharedBacklog.js';
+import type { SharedBacklogStore } from '../../src/shared/types.js';
+import { dropSchema, freshSchema, postgresUrl, skipPostgres } from '../support/postgres.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 100);
 const SEED = Number(process.env.FC_SEED ?? 20_261_203);
+/** Each PostgreSQL run makes a schema and a pool: fewer runs. */
+const PG_RUNS = Math.max(1, Math.floor(RUNS / 10));
 
 interface Task {
   key: string;
@@ -44,13 +50,15 @@ const fleet = fc.record({
   ),
 });
 
-async function runFleet(params: {
-  workers: number;
-  concurrency: number;
-  batch: boolean;
-  tasks: Task[];
-}) {
-  const store = memorySharedBacklog();
+async function runFleet(
+  params: {
+    workers: number;
+    concurrency: number;
+    batch: boolean;
+    tasks: Task[];
+  },
+  store: SharedBacklogStore,
+) {
   const tasks = params.tasks;
   const failuresLeft = new Map<string, number>();
   const delivered: string[] = [];
@@ -120,26 +128,45 @@ async function runFleet(params: {
   return { delivered, dead, violations };
 }
 
+/** The property, on the store each run gets from `storeFor`. */
+function fleetProperty(storeFor: () => Promise<SharedBacklogStore>) {
+  return fc.asyncProperty(fleet, async (params) => {
+    const tasks = params.tasks as Task[];
+    const { delivered, dead, violations } = await runFleet(params, await storeFor());
+    expect(violations).toEqual([]);
+    expect(new Set(delivered).size).toBe(delivered.length);
+    expect([...delivered, ...dead].sort()).toEqual(tasks.map((_, i) => `t${i}`).sort());
+    for (const key of ['a', 'b', 'c', 'd']) {
+      const expected = tasks
+        .map((t, i) => ({ t, id: `t${i}` }))
+        .filter(({ t, id }) => t.key === key && !dead.includes(id))
+        .map(({ id }) => id);
+      expect(delivered.filter((id) => tasks[Number(id.slice(1))]?.key === key)).toEqual(expected);
+    }
+  });
+}
+
 describe('workers on a shared store against the promises of a fleet (fc)', () => {
   it(`deliver each task once or bury it once, per key in order, one run per key (${RUNS} runs, seed ${SEED})`, async () => {
     await fc.assert(
-      fc.asyncProperty(fleet, async (params) => {
-        const tasks = params.tasks as Task[];
-        const { delivered, dead, violations } = await runFleet(params);
-        expect(violations).toEqual([]);
-        expect(new Set(delivered).size).toBe(delivered.length);
-        expect([...delivered, ...dead].sort()).toEqual(tasks.map((_, i) => `t${i}`).sort());
-        for (const key of ['a', 'b', 'c', 'd']) {
-          const expected = tasks
-            .map((t, i) => ({ t, id: `t${i}` }))
-            .filter(({ t, id }) => t.key === key && !dead.includes(id))
-            .map(({ id }) => id);
-          expect(delivered.filter((id) => tasks[Number(id.slice(1))]?.key === key)).toEqual(
-            expected,
-          );
-        }
-      }),
+      fleetProperty(async () => memorySharedBacklog()),
       { seed: SEED, numRuns: RUNS },
     );
+  }, 120_000);
+});
+
+describe.skipIf(skipPostgres)('fleets on PostgreSQL against the same promises (fc)', () => {
+  const schemas: string[] = [];
+  afterAll(async () => {
+    for (const schema of schemas) await dropSchema(schema);
+  });
+
+  it(`keep them too (${PG_RUNS} runs, seed ${SEED})`, async () => {
+    const storeFor = async () => {
+      const schema = freshSchema();
+      schemas.push(schema);
+      return postgresBacklog({ connectionString: postgresUrl(), schema });
+    };
+    await fc.assert(fleetProperty(storeFor), { seed: SEED, numRuns: PG_RUNS });
   }, 120_000);
 });
