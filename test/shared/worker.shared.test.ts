@@ -264,6 +264,36 @@ describe('workers on a shared store (memory)', () => {
     }
   });
 
+  it('gives its key back after the run in flight when it stops, for another worker to go on', async () => {
+    const store = memorySharedBacklog();
+    const log = new DeliveryLog();
+    const first = gate();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const { worker } = fleetWorker('leaving', store, log, async (_payload, context) => {
+      if (context.id !== 't0') return;
+      started();
+      await first.opened;
+    });
+    for (let i = 0; i < 4; i++)
+      worker.enqueue({ handler: 'send', key: 'k', id: `t${i}`, payload: {} });
+    await running; // t0 runs; t1 to t3 came with the same claim
+    const stopped = worker.shutdown({ timeoutMs: 60_000 });
+    first.open();
+    await stopped;
+    expect(log.entries.map((e) => e.id)).toEqual(['t0']);
+    track(fleetWorker('staying', store, log));
+    await log.reached(4);
+    expect(log.entries.map((e) => `${e.worker}:${e.id}`)).toEqual([
+      'leaving:t0',
+      'staying:t1',
+      'staying:t2',
+      'staying:t3',
+    ]);
+  });
+
   it('buries a record no handler can read: the key moves on', async () => {
     const store = memorySharedBacklog();
     const session = await store.open();
