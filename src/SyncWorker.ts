@@ -3,8 +3,6 @@ import type { workerMachine } from '../machines/worker.machine.js';
 import type { JsonCompatible } from './backlog/json.js';
 import type { CircuitBreaker } from './CircuitBreaker.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
-import { BreakerOpenError } from './errors/BreakerOpenError.js';
-import { createCheapError } from './errors/SyncWorkerError.js';
 import { WorkerShutdownError } from './errors/WorkerShutdownError.js';
 import type { LatencyTracker } from './LatencyTracker.js';
 import type { Logger } from './logger.js';
@@ -31,6 +29,7 @@ import { type HealthOptions, type WorkerHealth, workerHealth } from './worker/he
 import { registerParts } from './worker/internals.js';
 import { LifecycleBridge, runtimeSystemMachine } from './worker/lifecycle.js';
 import { type WorkerSettings, workerSettings } from './worker/options.js';
+import { breakerOpen, shuttingDown } from './worker/refusals.js';
 import { workerStats } from './worker/stats.js';
 import {
   SYNC_WORKER_EVENTS,
@@ -43,12 +42,11 @@ import {
 
 const OWNER = 'SyncWorker';
 type LifecycleActor = ActorRefFrom<typeof workerMachine>;
-const SHUTTING_DOWN = 'sync worker is shutting down';
 
 /**
  * Keeps writes to a remote service off the user-facing path: `enqueue`
- * returns at once, and one task at a time runs in the background under an
- * adaptive timeout and a circuit breaker.
+ * returns at once, and tasks run in the background (up to `concurrency` at a
+ * time, one per key) under an adaptive timeout and a circuit breaker.
  *
  * The control state lives in XState actors under one root (`.actor`): the
  * lifecycle machine decides when the worker drains, blocks, backs off and
@@ -187,12 +185,8 @@ export class SyncWorker<
   }
 
   #enqueueClosure(task: SyncTask): boolean {
-    if (!this.#lifecycle.admissionOpen) {
-      return this.#fates.refused(task, createCheapError(WorkerShutdownError, SHUTTING_DOWN));
-    }
-    if (this.breaker?.isOpen) {
-      return this.#fates.refused(task, createCheapError(BreakerOpenError, 'circuit breaker open'));
-    }
+    if (!this.#lifecycle.admissionOpen) return this.#fates.refused(task, shuttingDown());
+    if (this.breaker?.isOpen) return this.#fates.refused(task, breakerOpen());
     this.#started = true;
     this.#drain.acceptClosure(task);
     return true;

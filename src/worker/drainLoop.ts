@@ -1,5 +1,4 @@
 import type { BreakerStateChange } from '../CircuitBreaker.js';
-import { BreakerOpenError } from '../errors/BreakerOpenError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
 import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
 import type { LatencyTracker } from '../LatencyTracker.js';
@@ -8,11 +7,9 @@ import type { Admission, BreakerGate } from './breakerGate.js';
 import type { ClosureSource } from './closureSource.js';
 import type { DurableSource } from './durableSource.js';
 import type { LifecycleBridge } from './lifecycle.js';
+import { breakerOpen } from './refusals.js';
 import type { Runner, RunnerHost } from './runner.js';
 import { DEFAULT_TASK_TIMEOUT_MS } from './types.js';
-
-const BREAKER_OPEN = 'circuit breaker open';
-const breakerOpen = () => createCheapError(BreakerOpenError, BREAKER_OPEN);
 
 /**
  * The drain loop: while the lifecycle's drain is `running` and the runner has

@@ -3,12 +3,11 @@ import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
 import { randomId } from '../durable/randomId.js';
 import { backoffMs, type RetryPolicy } from '../durable/retry.js';
 import { NonRetryableError } from '../errors/NonRetryableError.js';
-import { createCheapError } from '../errors/SyncWorkerError.js';
-import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
 import { DurableBatchRun, DurableRun, type DurableTaskInput, type TaskRun } from '../task.js';
 import type { DurableTasks } from './durableTasks.js';
 import type { Fates } from './fates.js';
 import type { RegisteredHandler } from './handlerOptions.js';
+import { shuttingDown } from './refusals.js';
 import type { TaskSource } from './taskSource.js';
 
 /** The key of durable tasks enqueued without one. */
@@ -85,9 +84,7 @@ export class DurableSource implements TaskSource<DurableWork> {
    * or the store just refused a commit.
    */
   accept(task: DurableTaskInput, accepting: boolean): boolean {
-    const refusal = accepting
-      ? this.queue.refusal()
-      : createCheapError(WorkerShutdownError, 'sync worker is shutting down');
+    const refusal = accepting ? this.queue.refusal() : shuttingDown();
     if (refusal !== undefined)
       return this.fates.refused({ seq: -1, ...this.record(task) }, refusal);
     this.queue.accept(this.record(task));
