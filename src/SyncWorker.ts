@@ -280,9 +280,10 @@ export class SyncWorker<
 
   #enqueueDurable(task: DurableTaskInput): boolean {
     const durable = this.#durable;
-    validateDurableTask(task, durable?.handlers);
+    const payloadJson = validateDurableTask(task, durable?.handlers);
     const lifecycle = this.#lifecycle;
-    if (!(durable as DurableSource).accept(task, lifecycle.admissionOpen)) return false;
+    if (!(durable as DurableSource).accept(task, payloadJson, lifecycle.admissionOpen))
+      return false;
     this.#started = true;
     // Draining from now: the task is waiting (for its commit), so onIdle must wait for it.
     this.#drain.workArrived();

@@ -88,8 +88,13 @@ export interface BacklogStore {
   readonly readOnly?: boolean;
   /** Takes ownership (a lock, for files) and reports what is kept. Throws a `BacklogError` it cannot. */
   open(hooks: BacklogHooks): BacklogOpened;
-  /** Keeps new records, in one group commit; resolves once they are durable. */
-  append(records: readonly BacklogRecord[]): Promise<void>;
+  /**
+   * Keeps new records, in one group commit; resolves once they are durable.
+   * `payloadJson`, when given, holds each record's payload as JSON text, in
+   * order, exactly as `JSON.stringify` makes it: a store that writes JSON can
+   * write it as it is instead of serializing the payload again.
+   */
+  append(records: readonly BacklogRecord[], payloadJson?: readonly string[]): Promise<void>;
   /** Pending records of `key` with `seq > afterSeq`, oldest first, at most `limit`. */
   read(key: string, afterSeq: number, limit: number): BacklogRecord[];
   /** Persists a record's `attempts` and `lastError`. */

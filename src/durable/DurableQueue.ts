@@ -123,11 +123,15 @@ export class DurableQueue {
     return this.full.refusal();
   }
 
-  /** Keeps a new task: it is written with the next group commit and runs once durable. */
-  accept(fields: Omit<BacklogRecord, 'seq'>): BacklogRecord {
-    const record: BacklogRecord = { seq: this.seq++, ...fields };
+  /**
+   * Keeps a new task: it is written with the next group commit and runs once
+   * durable. `payloadJson`, its payload's JSON text, is what the store writes.
+   */
+  accept(record: BacklogRecord, payloadJson: string): BacklogRecord {
+    // The record is the caller's new one, given its seq here: no copy is made per task.
+    (record as { seq: number }).seq = this.seq++;
     this.pendingCount++;
-    this.commits.add(record);
+    this.commits.add(record, payloadJson);
     return record;
   }
 

@@ -25,6 +25,8 @@ interface FlushWaiter {
  */
 export class GroupCommit {
   private batch: BacklogRecord[] = [];
+  // The batch's payloads as JSON text, in the same order: the store writes them as they are.
+  private batchJson: string[] = [];
   private inFlight: readonly BacklogRecord[] | undefined;
   private scheduled = false;
   private committedSeq: number;
@@ -62,10 +64,11 @@ export class GroupCommit {
     return (this.inFlight ?? this.batch)[0];
   }
 
-  /** Adds an accepted record to the next commit. */
-  add(record: BacklogRecord): void {
+  /** Adds an accepted record, and its payload's JSON text, to the next commit. */
+  add(record: BacklogRecord, payloadJson: string): void {
     this.lastAcceptedSeq = record.seq;
     this.batch.push(record);
+    this.batchJson.push(payloadJson);
     if (this.inFlight === undefined && !this.scheduled) {
       this.scheduled = true;
       // A microtask from now: records accepted in the same turn share the commit.
@@ -109,12 +112,14 @@ export class GroupCommit {
       return;
     }
     const records = this.batch;
+    const payloads = this.batchJson;
     this.batch = [];
+    this.batchJson = [];
     this.inFlight = records;
     this.events.started(records.length);
     let write: Promise<void>;
     try {
-      write = this.store.append(records);
+      write = this.store.append(records, payloads);
     } catch (error) {
       write = Promise.reject(error);
     }

@@ -85,22 +85,26 @@ class LmdbBacklog implements BacklogStore {
     }
   }
 
-  append(records: readonly BacklogRecord[]): Promise<void> {
+  append(records: readonly BacklogRecord[], payloadJson?: readonly string[]): Promise<void> {
     const db = this.writable();
     if (records.length === 0) return Promise.resolve();
-    // Encoded now: the transaction's callback runs later, on lmdb's turn.
-    const rows = records.map((record) => [[record.key, record.seq], encodeRecord(record)] as const);
+    // Encoded now: the transaction's callback runs later, on lmdb's turn. A payload
+    // the worker serialized when it accepted the task is written as that text.
+    const values = records.map((record, i) => encodeRecord(record, payloadJson?.[i]));
     const { maxBytes } = this.settings;
     if (maxBytes !== undefined) {
       const inUse = bytesInUse(db, this.tasks, this.dead);
-      const full = checkCapacity(this.location, maxBytes, inUse, rows);
+      const full = checkCapacity(this.location, maxBytes, inUse, records, values);
       if (full !== undefined) return Promise.reject(full);
     }
     // One transaction, so a group commit is kept whole or not at all. Without
     // overlappingSync it resolves once durable (see OPEN_OPTIONS).
     return db
       .transaction(() => {
-        for (const [key, value] of rows) this.tasks.put(key as TaskKey, value);
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i] as BacklogRecord;
+          this.tasks.put([record.key, record.seq], values[i] as string);
+        }
       })
       .then(
         () => undefined,

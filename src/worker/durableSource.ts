@@ -59,32 +59,37 @@ export class DurableSource implements TaskSource<DurableWork> {
     return at === undefined ? undefined : Math.max(0, this.wallClock() - at);
   }
 
-  /** The record kept for a validated task, with a copy of its payload. */
-  private record(task: DurableTaskInput): Omit<BacklogRecord, 'seq'> {
+  /**
+   * The record kept for a validated task. Its payload is a copy parsed from
+   * `payloadJson` (the text validation made), so what runs is what was
+   * accepted even if the caller reuses the object; for plain JSON the round
+   * trip is exact.
+   */
+  private record(task: DurableTaskInput, payloadJson: string): BacklogRecord {
     return {
+      // The queue gives it its seq when it keeps it; a refused task never has one.
+      seq: -1,
       id: task.id ?? randomId(),
       key: task.key ?? DEFAULT_KEY,
       handler: task.handler,
-      // A copy, so what is written is what was accepted even if the caller reuses the object.
-      // For validated plain JSON a JSON round trip is exact, and faster than structuredClone.
-      payload: JSON.parse(JSON.stringify(task.payload)) as JsonValue,
+      payload: JSON.parse(payloadJson) as JsonValue,
       attempts: 0,
       enqueuedAt: this.wallClock(),
     };
   }
 
   /**
-   * Keeps a validated task, to be written with the next group commit; or
-   * refuses it (its fate, and `false`) when the worker no longer `accepting`
-   * or the store just refused a commit.
+   * Keeps a validated task, to be written with the next group commit (its
+   * payload as `payloadJson`, unchanged); or refuses it (its fate, and
+   * `false`) when the worker no longer `accepting` or the store just refused
+   * a commit.
    */
-  accept(task: DurableTaskInput, accepting: boolean): boolean {
+  accept(task: DurableTaskInput, payloadJson: string, accepting: boolean): boolean {
     const refusal = accepting
       ? this.queue.refusal()
       : createCheapError(WorkerShutdownError, 'sync worker is shutting down');
-    if (refusal !== undefined)
-      return this.fates.refused({ seq: -1, ...this.record(task) }, refusal);
-    this.queue.accept(this.record(task));
+    if (refusal !== undefined) return this.fates.refused(this.record(task, payloadJson), refusal);
+    this.queue.accept(this.record(task, payloadJson), payloadJson);
     return true;
   }
 
