@@ -42,8 +42,13 @@ export interface DeadLetter extends BacklogRecord {
 export interface BacklogOpened {
   /** The next `seq` to hand out: larger than every stored one. */
   nextSeq: number;
-  /** Keys with pending records, and how many each has. */
-  pendingByKey: Map<string, number>;
+  /**
+   * Pending records kept, over every key. A store counts them without
+   * reading them, and does not list its keys here: a worker walks them with
+   * {@link BacklogStore.keyAfter} as their turns come, so opening a big
+   * backlog costs neither time per record nor memory per key.
+   */
+  pending: number;
   /** Dead letters kept. */
   deadLetters: number;
   /**
@@ -95,6 +100,17 @@ export interface BacklogStore {
    * write it as it is instead of serializing the payload again.
    */
   append(records: readonly BacklogRecord[], payloadJson?: readonly string[]): Promise<void>;
+  /**
+   * The first key after `after` (the first of all without it) that has
+   * pending records, in code point order (see `compareKeys`): how a worker
+   * walks the keys an earlier life left, one turn at a time.
+   */
+  keyAfter(after: string | undefined): string | undefined;
+  /**
+   * The seq of `key`'s oldest pending record with `seq > afterSeq` (any,
+   * without it), found without reading the record; `undefined` if none.
+   */
+  firstSeq(key: string, afterSeq?: number): number | undefined;
   /** Pending records of `key` with `seq > afterSeq`, oldest first, at most `limit`. */
   read(key: string, afterSeq: number, limit: number): BacklogRecord[];
   /** Persists a record's `attempts` and `lastError`. */

@@ -121,12 +121,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'requeue-dead':
         await requeueDead(context, opened.nextSeq);
         break;
-      case 'purge': {
-        let pending = 0;
-        for (const count of opened.pendingByKey.values()) pending += count;
-        await purge(context, pending, opened.deadLetters);
+      case 'purge':
+        await purge(context, opened.pending, opened.deadLetters);
         break;
-      }
     }
   } catch (error) {
     failure = error;

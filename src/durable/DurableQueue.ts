@@ -22,7 +22,7 @@ export interface DurableQueueHost {
 export interface DurableQueueSettings {
   store: BacklogStore;
   nextSeq: number;
-  pendingByKey: ReadonlyMap<string, number>;
+  pending: number; // kept by an earlier life (`BacklogOpened.pending`)
   /** Most records held in memory; the rest stay in the store until their key reaches them. */
   maxCached: number;
   clock: Clock;
@@ -42,7 +42,7 @@ export class DurableQueue {
   private readonly commits: GroupCommit;
   private readonly retries: RetryTimer;
   private seq: number;
-  private pendingCount = 0;
+  private pendingCount: number;
 
   // Dead-letter requeues in flight, each by the first seq it may hand out:
   // like a commit, a requeue's records may be readable before it ends.
@@ -54,6 +54,7 @@ export class DurableQueue {
   constructor(private readonly settings: DurableQueueSettings) {
     this.store = settings.store;
     this.seq = settings.nextSeq;
+    this.pendingCount = settings.pending;
     this.full = new FullBackoff(settings.clock);
     this.lanes = new Lanes({
       store: settings.store,
@@ -62,6 +63,8 @@ export class DurableQueue {
       writesInFlight: () => this.commits.isCommitting || this.requeueFloors.length > 0,
       oldestWriting: () => this.commits.oldestUnsettled,
       onSpill: (spilled) => this.send({ type: spilled ? 'SPILLED' : 'CAUGHT_UP' }),
+      restoredBelow: settings.nextSeq,
+      restoredPending: settings.pending,
     });
     this.commits = new GroupCommit(settings.store, settings.nextSeq, {
       started: (size) => this.send({ type: 'BATCH_STARTED', size }),
@@ -74,10 +77,6 @@ export class DurableQueue {
       for (const lane of due) runnable = this.lanes.makeReady(lane) || runnable;
       if (runnable) settings.host.onRunnable();
     });
-    for (const [key, count] of settings.pendingByKey) {
-      this.lanes.restore(key);
-      this.pendingCount += count;
-    }
   }
 
   /** Accepted and neither delivered nor dead: in memory, in the store, or being written. */
@@ -124,11 +123,11 @@ export class DurableQueue {
   }
 
   /**
-   * Keeps a new task: it is written with the next group commit and runs once
-   * durable. `payloadJson`, its payload's JSON text, is what the store writes.
+   * Keeps a new task, the caller's new record given its seq here (no copy per
+   * task): it is written with the next group commit, with `payloadJson`, its
+   * payload's JSON text, as is, and runs once durable.
    */
   accept(record: BacklogRecord, payloadJson: string): BacklogRecord {
-    // The record is the caller's new one, given its seq here: no copy is made per task.
     (record as { seq: number }).seq = this.seq++;
     this.pendingCount++;
     this.commits.add(record, payloadJson);
