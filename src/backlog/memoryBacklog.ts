@@ -89,8 +89,12 @@ function memoryStore(): BacklogStore {
     saveBreaker(state) {
       if (owned) breaker = { ...state };
     },
-    append(records) {
-      for (const record of records) put(copy(record));
+    append(records, payloadJson) {
+      // The payload as accepted: the text when given, since the record holds the caller's value.
+      records.forEach((record, i) => {
+        const text = payloadJson?.[i];
+        put(text === undefined ? copy(record) : { ...record, payload: JSON.parse(text) });
+      });
       return Promise.resolve();
     },
     keyAfter(after) {

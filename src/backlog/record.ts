@@ -1,3 +1,4 @@
+import type { JsonValue } from './json.js';
 import type { BacklogRecord, DeadLetter } from './types.js';
 
 /** The stored format's version, written into every record so a future format can read old ones. */
@@ -26,6 +27,18 @@ export function encodeRecord(record: BacklogRecord | DeadLetter, payloadJson?: s
 /** A number as JSON writes it: a finite one as itself, anything else (NaN, Infinity) as `null`. */
 function number(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
+ * `record` holding its own copy of its payload, parsed from `payloadJson`
+ * (the text made when the task was accepted) when given: until then a new
+ * record holds the caller's value, which the caller may change. Only records
+ * kept in memory need one; the store has the text.
+ */
+export function ownPayload(record: BacklogRecord, payloadJson: string | undefined): BacklogRecord {
+  if (payloadJson !== undefined)
+    (record as { payload: JsonValue }).payload = JSON.parse(payloadJson);
+  return record;
 }
 
 function field(

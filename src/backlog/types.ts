@@ -96,8 +96,9 @@ export interface BacklogStore {
   /**
    * Keeps new records, in one group commit; resolves once they are durable.
    * `payloadJson`, when given, holds each record's payload as JSON text, in
-   * order, exactly as `JSON.stringify` makes it: a store that writes JSON can
-   * write it as it is instead of serializing the payload again.
+   * order, exactly as `JSON.stringify` made it when the task was accepted:
+   * keep that, not `record.payload`, which is the caller's value and may have
+   * changed since. A store that writes JSON writes it as it is.
    */
   append(records: readonly BacklogRecord[], payloadJson?: readonly string[]): Promise<void>;
   /**

@@ -68,7 +68,7 @@ export class DurableQueue {
     });
     this.commits = new GroupCommit(settings.store, settings.nextSeq, {
       started: (size) => this.send({ type: 'BATCH_STARTED', size }),
-      committed: (records) => this.committed(records),
+      committed: (records, payloads) => this.committed(records, payloads),
       refused: (records, cause) => this.notKept(records, cause),
       settled: () => settings.host.onWriteSettled(),
     });
@@ -123,9 +123,9 @@ export class DurableQueue {
   }
 
   /**
-   * Keeps a new task, the caller's new record given its seq here (no copy per
-   * task): it is written with the next group commit, with `payloadJson`, its
-   * payload's JSON text, as is, and runs once durable.
+   * Keeps a new task, the caller's new record given its seq here: it is
+   * written with the next group commit, with `payloadJson` (its payload's
+   * text) as is, and runs once durable, from a copy parsed from that text.
    */
   accept(record: BacklogRecord, payloadJson: string): BacklogRecord {
     (record as { seq: number }).seq = this.seq++;
@@ -254,9 +254,9 @@ export class DurableQueue {
 
   // --- commits and requeues ending ----------------------------------------
 
-  private committed(records: readonly BacklogRecord[]): void {
+  private committed(records: readonly BacklogRecord[], payloads: readonly string[]): void {
     this.send({ type: 'BATCH_COMMITTED' });
-    this.ended(records);
+    this.ended(records, payloads);
   }
 
   private notKept(records: readonly BacklogRecord[], cause: unknown): void {
@@ -274,8 +274,8 @@ export class DurableQueue {
   }
 
   /** A commit or requeue ended: admit what it kept, and look again where reading back waited for it. */
-  private ended(kept: readonly BacklogRecord[]): void {
-    const admitted = this.lanes.admit(kept);
+  private ended(kept: readonly BacklogRecord[], payloads?: readonly string[]): void {
+    const admitted = this.lanes.admit(kept, payloads);
     const unparked = this.lanes.unpark();
     this.lanes.forgetRetired();
     if (admitted || unparked) this.settings.host.onRunnable();

@@ -4,8 +4,8 @@ import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
 export interface GroupCommitEvents {
   /** A commit of `size` records went to the store. */
   started(size: number): void;
-  /** The store kept these records: they are durable (and may be readable already). */
-  committed(records: readonly BacklogRecord[]): void;
+  /** The store kept these records, their payloads' JSON texts in order: durable (and maybe readable already). */
+  committed(records: readonly BacklogRecord[], payloadJson: readonly string[]): void;
   /** The store refused these records: none of them is kept. */
   refused(records: readonly BacklogRecord[], cause: unknown): void;
   /** A commit ended either way, and the next one, if any, has started. */
@@ -124,16 +124,21 @@ export class GroupCommit {
       write = Promise.reject(error);
     }
     write.then(
-      () => this.settle(records, undefined, true),
-      (error: unknown) => this.settle(records, error, false),
+      () => this.settle(records, payloads, undefined, true),
+      (error: unknown) => this.settle(records, payloads, error, false),
     );
   };
 
-  private settle(records: readonly BacklogRecord[], cause: unknown, kept: boolean): void {
+  private settle(
+    records: readonly BacklogRecord[],
+    payloads: readonly string[],
+    cause: unknown,
+    kept: boolean,
+  ): void {
     this.inFlight = undefined;
     this.committedSeq = (records[records.length - 1] as BacklogRecord).seq;
     if (kept) {
-      this.events.committed(records);
+      this.events.committed(records, payloads);
       this.resolveFlushes();
     } else {
       this.events.refused(records, cause);

@@ -1,3 +1,4 @@
+import { ownPayload } from '../backlog/record.js';
 import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
 import { Lane } from './Lane.js';
 import { earlier, RestoredKeys } from './RestoredKeys.js';
@@ -167,8 +168,9 @@ export class Lanes {
   }
 
   /**
-   * Durable records join their keys' lanes: cached while memory allows, else
-   * left in the store. Returns whether a lane became ready.
+   * Durable records join their keys' lanes: cached while memory allows (a
+   * new record with its own payload, parsed from `payloadJson`), else left in
+   * the store. Returns whether a lane became ready.
    *
    * Commits and requeues can end out of seq order: a requeue hands out seqs
    * above a commit still in flight and may end first. A record below its
@@ -176,19 +178,20 @@ export class Lanes {
    * starts after the cursor) would never find it: it is held in memory, in
    * seq order, even past `maxCached`, which only this race can exceed.
    */
-  admit(records: readonly BacklogRecord[]): boolean {
+  admit(records: readonly BacklogRecord[], payloadJson?: readonly string[]): boolean {
     let runnable = false;
-    for (const record of records) {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as BacklogRecord;
       // A key still waiting for its first turn has older records in the store: this one follows them there.
       if (!this.lanes.has(record.key) && this.restored.waits(record.key)) continue;
       const lane = this.lane(record.key);
       if (record.seq <= lane.cursor) {
-        lane.insert(record);
+        lane.insert(ownPayload(record, payloadJson?.[i]));
         this.cachedCount++;
       } else if (lane.stored || this.cachedCount >= this.settings.maxCached) {
         this.spill.stored(lane);
       } else {
-        lane.cache.push(record);
+        lane.cache.push(ownPayload(record, payloadJson?.[i]));
         lane.cursor = record.seq;
         this.cachedCount++;
       }

@@ -60,19 +60,19 @@ export class DurableSource implements TaskSource<DurableWork> {
   }
 
   /**
-   * The record kept for a validated task. Its payload is a copy parsed from
-   * `payloadJson` (the text validation made), so what runs is what was
-   * accepted even if the caller reuses the object; for plain JSON the round
-   * trip is exact.
+   * The record kept for a validated task. It holds the caller's payload
+   * until its commit; the store writes `payloadJson` (the text validation
+   * made), and a record kept in memory to run gets a copy parsed from it, so
+   * what runs is what was accepted even if the caller reuses the object.
    */
-  private record(task: DurableTaskInput, payloadJson: string): BacklogRecord {
+  private record(task: DurableTaskInput): BacklogRecord {
     return {
       // The queue gives it its seq when it keeps it; a refused task never has one.
       seq: -1,
       id: task.id ?? randomId(),
       key: task.key ?? DEFAULT_KEY,
       handler: task.handler,
-      payload: JSON.parse(payloadJson) as JsonValue,
+      payload: task.payload as JsonValue,
       attempts: 0,
       enqueuedAt: this.wallClock(),
     };
@@ -88,8 +88,8 @@ export class DurableSource implements TaskSource<DurableWork> {
     const refusal = accepting
       ? this.queue.refusal()
       : createCheapError(WorkerShutdownError, 'sync worker is shutting down');
-    if (refusal !== undefined) return this.fates.refused(this.record(task, payloadJson), refusal);
-    this.queue.accept(this.record(task, payloadJson), payloadJson);
+    if (refusal !== undefined) return this.fates.refused(this.record(task), refusal);
+    this.queue.accept(this.record(task), payloadJson);
     return true;
   }
 
