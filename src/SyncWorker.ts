@@ -281,8 +281,9 @@ export class SyncWorker<
 
   #enqueueDurable(task: DurableTaskInput): boolean {
     const durable = this.#durable;
-    validateDurableTask(task, durable?.handlers);
-    if (!(durable as DurableSource).accept(task, this.#lifecycle.admissionOpen)) return false;
+    const payloadJson = validateDurableTask(task, durable?.handlers);
+    const accepting = this.#lifecycle.admissionOpen;
+    if (!(durable as DurableSource).accept(task, payloadJson, accepting)) return false;
     this.#started = true;
     // Draining from now: the task is waiting (for its commit), so onIdle must wait for it.
     this.#drain.workArrived();

@@ -28,6 +28,7 @@ export {
   type JsonValue,
   type NotPlainJson,
 } from './backlog/json.js';
+export { compareKeys } from './backlog/keys.js';
 export { memoryBacklog } from './backlog/memoryBacklog.js';
 export { decodeRecord, encodeRecord, RECORD_FORMAT } from './backlog/record.js';
 export type {

@@ -1,6 +1,6 @@
-import { assertPlainJson } from './backlog/json.js';
+import { plainJsonText } from './backlog/json.js';
 import { closestName, refuseUnknownOptions } from './optionNames.js';
-import type { DurableTaskInput, SyncTask } from './task.js';
+import type { SyncTask } from './task.js';
 
 const OWNER = 'SyncWorker.enqueue';
 /** The fields of a durable task: it is data, so anything else is a slip (checked off the closure hot path). */
@@ -77,11 +77,13 @@ function optionalName(t: Record<string, unknown>, name: 'key' | 'id'): void {
 /**
  * Throws a TypeError naming the field when `task` is not a durable task this
  * worker can keep: a registered handler, plain JSON payload, string key and id.
+ * Returns the payload's JSON text, made while checking it: the only time a
+ * durable payload is serialized (see {@link plainJsonText}).
  */
 export function validateDurableTask(
   task: unknown,
   handlers: Readonly<Record<string, unknown>> | undefined,
-): asserts task is DurableTaskInput {
+): string {
   if (handlers === undefined) {
     throw new TypeError(`${OWNER}: durable tasks need the worker's handlers and backlog options`);
   }
@@ -96,7 +98,7 @@ export function validateDurableTask(
   }
   if (!('payload' in t))
     throw new TypeError(`${OWNER}: task.payload is required (use null for none)`);
-  assertPlainJson(t.payload, 'payload', OWNER);
+  const payloadJson = plainJsonText(t.payload, 'payload', OWNER);
   optionalName(t, 'key');
   optionalName(t, 'id');
   for (const callback of ['onSuccess', 'onFailure', 'name'] as const) {
@@ -107,4 +109,5 @@ export function validateDurableTask(
     }
   }
   refuseUnknownOptions(`${OWNER}: task`, t, DURABLE_FIELDS, 'field');
+  return payloadJson;
 }

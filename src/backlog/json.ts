@@ -70,6 +70,18 @@ export function assertPlainJson(
   }
 }
 
+/**
+ * {@link assertPlainJson}, then the value's JSON text: the one serialization
+ * a durable payload gets. The store writes this text as it is, and the
+ * worker's in-memory copy is parsed from it, so the payload is never
+ * serialized twice, and what is kept is what was accepted even if the
+ * caller changes the object afterwards.
+ */
+export function plainJsonText(value: unknown, path: string, owner?: string): string {
+  assertPlainJson(value, path, owner);
+  return JSON.stringify(value);
+}
+
 /** The same rules as {@link walk}, without building paths: the common case, an accepted payload. */
 function isPlainJson(value: unknown, ancestors: object[]): boolean {
   switch (typeof value) {

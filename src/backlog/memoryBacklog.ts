@@ -2,6 +2,7 @@ import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import { BacklogLockedError } from '../errors/BacklogLockedError.js';
 import { refuseUnknownOptions } from '../optionNames.js';
 import { optionsObject } from '../validate.js';
+import { compareKeys } from './keys.js';
 import { revive } from './record.js';
 import type {
   BacklogHooks,
@@ -75,22 +76,42 @@ function memoryStore(): BacklogStore {
     open(_hooks: BacklogHooks): BacklogOpened {
       if (owned) throw new BacklogLockedError(location);
       owned = true;
-      const pendingByKey = new Map<string, number>();
+      let pending = 0;
       let maxSeq = 0;
-      for (const [key, records] of byKey) {
-        pendingByKey.set(key, records.size);
+      for (const records of byKey.values()) {
+        pending += records.size;
         for (const seq of records.keys()) maxSeq = Math.max(maxSeq, seq);
       }
       for (const seq of dead.keys()) maxSeq = Math.max(maxSeq, seq);
       const saved = breaker === undefined ? undefined : { ...breaker };
-      return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: dead.size, breaker: saved };
+      return { nextSeq: maxSeq + 1, pending, deadLetters: dead.size, breaker: saved };
     },
     saveBreaker(state) {
       if (owned) breaker = { ...state };
     },
-    append(records) {
-      for (const record of records) put(copy(record));
+    append(records, payloadJson) {
+      // The payload as accepted: the text when given, since the record holds the caller's value.
+      records.forEach((record, i) => {
+        const text = payloadJson?.[i];
+        put(text === undefined ? copy(record) : { ...record, payload: JSON.parse(text) });
+      });
       return Promise.resolve();
+    },
+    keyAfter(after) {
+      // A scan of every key: this store is for tests and small backlogs.
+      let next: string | undefined;
+      for (const key of byKey.keys()) {
+        if (after !== undefined && compareKeys(key, after) <= 0) continue;
+        if (next === undefined || compareKeys(key, next) < 0) next = key;
+      }
+      return next;
+    },
+    firstSeq(key, afterSeq = 0) {
+      let first: number | undefined;
+      for (const seq of byKey.get(key)?.keys() ?? []) {
+        if (seq > afterSeq) first = Math.min(first ?? seq, seq);
+      }
+      return first;
     },
     read(key, afterSeq, limit) {
       const found: BacklogRecord[] = [];

@@ -1,24 +1,44 @@
+import type { JsonValue } from './json.js';
 import type { BacklogRecord, DeadLetter } from './types.js';
 
 /** The stored format's version, written into every record so a future format can read old ones. */
 export const RECORD_FORMAT = 1;
 
-/** A record as stored: JSON, with `seq` kept in the store's key instead. */
-export function encodeRecord(record: BacklogRecord | DeadLetter): string {
-  // A literal, not a spread: this runs once per durable task on the write path.
-  return JSON.stringify({
-    v: RECORD_FORMAT,
-    id: record.id,
-    key: record.key,
-    handler: record.handler,
-    payload: record.payload,
-    attempts: record.attempts,
-    remoteFailures: record.remoteFailures,
-    enqueuedAt: record.enqueuedAt,
-    lastError: record.lastError,
-    deadAt: (record as Partial<DeadLetter>).deadAt,
-    reason: (record as Partial<DeadLetter>).reason,
-  });
+/**
+ * A record as stored: JSON, with `seq` kept in the store's key instead.
+ * `payloadJson`, when given, must be `JSON.stringify(record.payload)`: it is
+ * put in as it is, so a payload serialized once when it was accepted is not
+ * serialized again. The text is the same either way.
+ */
+export function encodeRecord(record: BacklogRecord | DeadLetter, payloadJson?: string): string {
+  const letter = record as Partial<DeadLetter>;
+  // Built by hand, in JSON.stringify's order and with its rules (undefined
+  // fields left out): this runs once per durable task on the write path.
+  let text = `{"v":${RECORD_FORMAT},"id":${JSON.stringify(record.id)},"key":${JSON.stringify(record.key)},"handler":${JSON.stringify(record.handler)},"payload":${payloadJson ?? JSON.stringify(record.payload)},"attempts":${number(record.attempts)}`;
+  if (record.remoteFailures !== undefined)
+    text += `,"remoteFailures":${number(record.remoteFailures)}`;
+  text += `,"enqueuedAt":${number(record.enqueuedAt)}`;
+  if (record.lastError !== undefined) text += `,"lastError":${JSON.stringify(record.lastError)}`;
+  if (letter.deadAt !== undefined) text += `,"deadAt":${number(letter.deadAt)}`;
+  if (letter.reason !== undefined) text += `,"reason":${JSON.stringify(letter.reason)}`;
+  return `${text}}`;
+}
+
+/** A number as JSON writes it: a finite one as itself, anything else (NaN, Infinity) as `null`. */
+function number(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
+ * `record` holding its own copy of its payload, parsed from `payloadJson`
+ * (the text made when the task was accepted) when given: until then a new
+ * record holds the caller's value, which the caller may change. Only records
+ * kept in memory need one; the store has the text.
+ */
+export function ownPayload(record: BacklogRecord, payloadJson: string | undefined): BacklogRecord {
+  if (payloadJson !== undefined)
+    (record as { payload: JsonValue }).payload = JSON.parse(payloadJson);
+  return record;
 }
 
 function field(

@@ -42,8 +42,13 @@ export interface DeadLetter extends BacklogRecord {
 export interface BacklogOpened {
   /** The next `seq` to hand out: larger than every stored one. */
   nextSeq: number;
-  /** Keys with pending records, and how many each has. */
-  pendingByKey: Map<string, number>;
+  /**
+   * Pending records kept, over every key. A store counts them without
+   * reading them, and does not list its keys here: a worker walks them with
+   * {@link BacklogStore.keyAfter} as their turns come, so opening a big
+   * backlog costs neither time per record nor memory per key.
+   */
+  pending: number;
   /** Dead letters kept. */
   deadLetters: number;
   /**
@@ -88,8 +93,25 @@ export interface BacklogStore {
   readonly readOnly?: boolean;
   /** Takes ownership (a lock, for files) and reports what is kept. Throws a `BacklogError` it cannot. */
   open(hooks: BacklogHooks): BacklogOpened;
-  /** Keeps new records, in one group commit; resolves once they are durable. */
-  append(records: readonly BacklogRecord[]): Promise<void>;
+  /**
+   * Keeps new records, in one group commit; resolves once they are durable.
+   * `payloadJson`, when given, holds each record's payload as JSON text, in
+   * order, exactly as `JSON.stringify` made it when the task was accepted:
+   * keep that, not `record.payload`, which is the caller's value and may have
+   * changed since. A store that writes JSON writes it as it is.
+   */
+  append(records: readonly BacklogRecord[], payloadJson?: readonly string[]): Promise<void>;
+  /**
+   * The first key after `after` (the first of all without it) that has
+   * pending records, in code point order (see `compareKeys`): how a worker
+   * walks the keys an earlier life left, one turn at a time.
+   */
+  keyAfter(after: string | undefined): string | undefined;
+  /**
+   * The seq of `key`'s oldest pending record with `seq > afterSeq` (any,
+   * without it), found without reading the record; `undefined` if none.
+   */
+  firstSeq(key: string, afterSeq?: number): number | undefined;
   /** Pending records of `key` with `seq > afterSeq`, oldest first, at most `limit`. */
   read(key: string, afterSeq: number, limit: number): BacklogRecord[];
   /** Persists a record's `attempts` and `lastError`. */

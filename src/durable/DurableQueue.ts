@@ -22,7 +22,7 @@ export interface DurableQueueHost {
 export interface DurableQueueSettings {
   store: BacklogStore;
   nextSeq: number;
-  pendingByKey: ReadonlyMap<string, number>;
+  pending: number; // kept by an earlier life (`BacklogOpened.pending`)
   /** Most records held in memory; the rest stay in the store until their key reaches them. */
   maxCached: number;
   clock: Clock;
@@ -42,7 +42,7 @@ export class DurableQueue {
   private readonly commits: GroupCommit;
   private readonly retries: RetryTimer;
   private seq: number;
-  private pendingCount = 0;
+  private pendingCount: number;
 
   // Dead-letter requeues in flight, each by the first seq it may hand out:
   // like a commit, a requeue's records may be readable before it ends.
@@ -54,6 +54,7 @@ export class DurableQueue {
   constructor(private readonly settings: DurableQueueSettings) {
     this.store = settings.store;
     this.seq = settings.nextSeq;
+    this.pendingCount = settings.pending;
     this.full = new FullBackoff(settings.clock);
     this.lanes = new Lanes({
       store: settings.store,
@@ -62,10 +63,12 @@ export class DurableQueue {
       writesInFlight: () => this.commits.isCommitting || this.requeueFloors.length > 0,
       oldestWriting: () => this.commits.oldestUnsettled,
       onSpill: (spilled) => this.send({ type: spilled ? 'SPILLED' : 'CAUGHT_UP' }),
+      restoredBelow: settings.nextSeq,
+      restoredPending: settings.pending,
     });
     this.commits = new GroupCommit(settings.store, settings.nextSeq, {
       started: (size) => this.send({ type: 'BATCH_STARTED', size }),
-      committed: (records) => this.committed(records),
+      committed: (records, payloads) => this.committed(records, payloads),
       refused: (records, cause) => this.notKept(records, cause),
       settled: () => settings.host.onWriteSettled(),
     });
@@ -74,10 +77,6 @@ export class DurableQueue {
       for (const lane of due) runnable = this.lanes.makeReady(lane) || runnable;
       if (runnable) settings.host.onRunnable();
     });
-    for (const [key, count] of settings.pendingByKey) {
-      this.lanes.restore(key);
-      this.pendingCount += count;
-    }
   }
 
   /** Accepted and neither delivered nor dead: in memory, in the store, or being written. */
@@ -123,11 +122,15 @@ export class DurableQueue {
     return this.full.refusal();
   }
 
-  /** Keeps a new task: it is written with the next group commit and runs once durable. */
-  accept(fields: Omit<BacklogRecord, 'seq'>): BacklogRecord {
-    const record: BacklogRecord = { seq: this.seq++, ...fields };
+  /**
+   * Keeps a new task, the caller's new record given its seq here: it is
+   * written with the next group commit, with `payloadJson` (its payload's
+   * text) as is, and runs once durable, from a copy parsed from that text.
+   */
+  accept(record: BacklogRecord, payloadJson: string): BacklogRecord {
+    (record as { seq: number }).seq = this.seq++;
     this.pendingCount++;
-    this.commits.add(record);
+    this.commits.add(record, payloadJson);
     return record;
   }
 
@@ -251,9 +254,9 @@ export class DurableQueue {
 
   // --- commits and requeues ending ----------------------------------------
 
-  private committed(records: readonly BacklogRecord[]): void {
+  private committed(records: readonly BacklogRecord[], payloads: readonly string[]): void {
     this.send({ type: 'BATCH_COMMITTED' });
-    this.ended(records);
+    this.ended(records, payloads);
   }
 
   private notKept(records: readonly BacklogRecord[], cause: unknown): void {
@@ -271,8 +274,8 @@ export class DurableQueue {
   }
 
   /** A commit or requeue ended: admit what it kept, and look again where reading back waited for it. */
-  private ended(kept: readonly BacklogRecord[]): void {
-    const admitted = this.lanes.admit(kept);
+  private ended(kept: readonly BacklogRecord[], payloads?: readonly string[]): void {
+    const admitted = this.lanes.admit(kept, payloads);
     const unparked = this.lanes.unpark();
     this.lanes.forgetRetired();
     if (admitted || unparked) this.settings.host.onRunnable();

@@ -4,8 +4,8 @@ import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
 export interface GroupCommitEvents {
   /** A commit of `size` records went to the store. */
   started(size: number): void;
-  /** The store kept these records: they are durable (and may be readable already). */
-  committed(records: readonly BacklogRecord[]): void;
+  /** The store kept these records, their payloads' JSON texts in order: durable (and maybe readable already). */
+  committed(records: readonly BacklogRecord[], payloadJson: readonly string[]): void;
   /** The store refused these records: none of them is kept. */
   refused(records: readonly BacklogRecord[], cause: unknown): void;
   /** A commit ended either way, and the next one, if any, has started. */
@@ -25,6 +25,8 @@ interface FlushWaiter {
  */
 export class GroupCommit {
   private batch: BacklogRecord[] = [];
+  // The batch's payloads as JSON text, in the same order: the store writes them as they are.
+  private batchJson: string[] = [];
   private inFlight: readonly BacklogRecord[] | undefined;
   private scheduled = false;
   private committedSeq: number;
@@ -62,10 +64,11 @@ export class GroupCommit {
     return (this.inFlight ?? this.batch)[0];
   }
 
-  /** Adds an accepted record to the next commit. */
-  add(record: BacklogRecord): void {
+  /** Adds an accepted record, and its payload's JSON text, to the next commit. */
+  add(record: BacklogRecord, payloadJson: string): void {
     this.lastAcceptedSeq = record.seq;
     this.batch.push(record);
+    this.batchJson.push(payloadJson);
     if (this.inFlight === undefined && !this.scheduled) {
       this.scheduled = true;
       // A microtask from now: records accepted in the same turn share the commit.
@@ -109,26 +112,33 @@ export class GroupCommit {
       return;
     }
     const records = this.batch;
+    const payloads = this.batchJson;
     this.batch = [];
+    this.batchJson = [];
     this.inFlight = records;
     this.events.started(records.length);
     let write: Promise<void>;
     try {
-      write = this.store.append(records);
+      write = this.store.append(records, payloads);
     } catch (error) {
       write = Promise.reject(error);
     }
     write.then(
-      () => this.settle(records, undefined, true),
-      (error: unknown) => this.settle(records, error, false),
+      () => this.settle(records, payloads, undefined, true),
+      (error: unknown) => this.settle(records, payloads, error, false),
     );
   };
 
-  private settle(records: readonly BacklogRecord[], cause: unknown, kept: boolean): void {
+  private settle(
+    records: readonly BacklogRecord[],
+    payloads: readonly string[],
+    cause: unknown,
+    kept: boolean,
+  ): void {
     this.inFlight = undefined;
     this.committedSeq = (records[records.length - 1] as BacklogRecord).seq;
     if (kept) {
-      this.events.committed(records);
+      this.events.committed(records, payloads);
       this.resolveFlushes();
     } else {
       this.events.refused(records, cause);

@@ -1,6 +1,9 @@
+import { ownPayload } from '../backlog/record.js';
 import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
-import { RingBuffer } from '../RingBuffer.js';
 import { Lane } from './Lane.js';
+import { earlier, RestoredKeys } from './RestoredKeys.js';
+import { Rotation } from './Rotation.js';
+import { Spill } from './Spill.js';
 
 // Bounds one synchronous read from the store, so replay never stalls the event loop for long.
 const READ_CHUNK = 512;
@@ -18,6 +21,10 @@ export interface LanesSettings {
   oldestWriting(): BacklogRecord | undefined;
   /** Some lane's records now wait in the store (`true`), or none does any more (`false`). */
   onSpill(spilled: boolean): void;
+  /** The first seq of this life: records below it were kept by an earlier one. */
+  restoredBelow: number;
+  /** How many records an earlier life left (none: there are no restored keys to walk). */
+  restoredPending: number;
 }
 
 /**
@@ -28,9 +35,11 @@ export interface LanesSettings {
  */
 export class Lanes {
   private readonly lanes = new Map<string, Lane>();
-  private readonly ready = new RingBuffer<Lane>(16);
+  private readonly ready: Rotation;
   private cachedCount = 0;
-  private storedLanes = 0;
+  private readonly spill: Spill;
+  // The keys an earlier life left: not held, but walked in front of the rotation.
+  private readonly restored: RestoredKeys;
 
   // A read-back takes no record beyond `readableThrough`. A lane whose read
   // stopped there waits here, still `stored`, for the next end to make it ready.
@@ -41,7 +50,25 @@ export class Lanes {
   // delivered record whose removal the store has not written yet.
   private retiredDuringWrite: Lane[] = [];
 
-  constructor(private readonly settings: LanesSettings) {}
+  constructor(private readonly settings: LanesSettings) {
+    this.restored = new RestoredKeys(
+      settings.store,
+      settings.restoredBelow,
+      settings.restoredPending,
+    );
+    this.spill = new Spill(() => this.restored.walking, settings.onSpill);
+    this.ready = new Rotation(this.restored, {
+      hasLane: this.hasLane,
+      restoredLane: (key) => {
+        const lane = this.lane(key);
+        this.spill.stored(lane);
+        return lane;
+      },
+      loadHead: (lane) => this.loadHead(lane),
+      walkEnded: () => this.spill.changed(),
+    });
+    this.spill.changed();
+  }
 
   /** Records held in memory. */
   get cached(): number {
@@ -50,12 +77,12 @@ export class Lanes {
 
   /** Whether some key can deliver now. */
   get hasReady(): boolean {
-    return this.ready.size > 0;
+    return this.ready.hasReady;
   }
 
   /** Whether some lane has records kept only in the store. */
   get isReplaying(): boolean {
-    return this.storedLanes > 0;
+    return this.spill.isSpilled;
   }
 
   /** The head of the lane in front of the rotation, left in place. */
@@ -67,27 +94,23 @@ export class Lanes {
    * The wall-clock enqueue time of the oldest pending task, if any: the
    * oldest of the keys' heads and of the records still being written. A
    * key's head is in memory, or first after its cursor in the store (one
-   * read of one record; nothing is taken). O(keys): for gauges and health
+   * read of one record; nothing is taken), as is the head of each restored
+   * key still waiting for its first turn. O(keys): for gauges and health
    * checks, not for the hot path.
    */
   oldestEnqueuedAt(): number | undefined {
-    let oldest = this.settings.oldestWriting()?.enqueuedAt;
+    const { store } = this.settings;
+    let oldest = earlier(
+      this.restored.oldestEnqueuedAt(this.hasLane),
+      this.settings.oldestWriting(),
+    );
     for (const lane of this.lanes.values()) {
-      const head =
-        lane.head ??
-        (lane.stored ? this.settings.store.read(lane.key, lane.cursor, 1)[0] : undefined);
-      if (head !== undefined && (oldest === undefined || head.enqueuedAt < oldest)) {
-        oldest = head.enqueuedAt;
-      }
+      oldest = earlier(
+        oldest,
+        lane.head ?? (lane.stored ? store.read(lane.key, lane.cursor, 1)[0] : undefined),
+      );
     }
     return oldest;
-  }
-
-  /** A key with records left in the store by an earlier life: it reads them back in turn. */
-  restore(key: string): void {
-    const lane = this.lane(key);
-    this.markStored(lane);
-    this.makeReady(lane);
   }
 
   /**
@@ -96,18 +119,20 @@ export class Lanes {
    * round-robin order. Keys found empty on reading back are dropped here.
    */
   prepare(oldest: boolean): boolean {
-    if (oldest) this.rotateToOldest();
-    while (this.ready.size > 0) {
-      const lane = this.ready.peek() as Lane;
+    if (oldest) this.ready.rotateToOldest();
+    for (;;) {
+      const lane = oldest ? this.ready.peek() : this.ready.front();
+      if (lane === undefined) return false;
       if (this.loadHead(lane) !== undefined) return true;
-      this.ready.shift();
+      this.ready.leaveFront();
     }
-    return false;
   }
+
+  private readonly hasLane = (key: string): boolean => this.lanes.has(key);
 
   /** Takes the task {@link prepare} put in front, and marks its key as running. */
   take(): BacklogRecord {
-    const lane = this.ready.shift() as Lane;
+    const lane = this.ready.leaveFront();
     lane.state = 'running';
     lane.inFlight = 1;
     return lane.head as BacklogRecord;
@@ -120,7 +145,7 @@ export class Lanes {
    * by up to its own size: the records it holds are in flight, not waiting.
    */
   takeBatch(maxSize: number): BacklogRecord[] {
-    const lane = this.ready.shift() as Lane;
+    const lane = this.ready.leaveFront();
     lane.state = 'running';
     const limit = lane.batchLimit(maxSize);
     if (lane.cache.size < limit && lane.stored) this.readBack(lane, limit - lane.cache.size);
@@ -143,8 +168,9 @@ export class Lanes {
   }
 
   /**
-   * Durable records join their keys' lanes: cached while memory allows, else
-   * left in the store. Returns whether a lane became ready.
+   * Durable records join their keys' lanes: cached while memory allows (a
+   * new record with its own payload, parsed from `payloadJson`), else left in
+   * the store. Returns whether a lane became ready.
    *
    * Commits and requeues can end out of seq order: a requeue hands out seqs
    * above a commit still in flight and may end first. A record below its
@@ -152,17 +178,20 @@ export class Lanes {
    * starts after the cursor) would never find it: it is held in memory, in
    * seq order, even past `maxCached`, which only this race can exceed.
    */
-  admit(records: readonly BacklogRecord[]): boolean {
+  admit(records: readonly BacklogRecord[], payloadJson?: readonly string[]): boolean {
     let runnable = false;
-    for (const record of records) {
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as BacklogRecord;
+      // A key still waiting for its first turn has older records in the store: this one follows them there.
+      if (!this.lanes.has(record.key) && this.restored.waits(record.key)) continue;
       const lane = this.lane(record.key);
       if (record.seq <= lane.cursor) {
-        lane.insert(record);
+        lane.insert(ownPayload(record, payloadJson?.[i]));
         this.cachedCount++;
       } else if (lane.stored || this.cachedCount >= this.settings.maxCached) {
-        this.markStored(lane);
+        this.spill.stored(lane);
       } else {
-        lane.cache.push(record);
+        lane.cache.push(ownPayload(record, payloadJson?.[i]));
         lane.cursor = record.seq;
         this.cachedCount++;
       }
@@ -205,7 +234,7 @@ export class Lanes {
     }
     this.cachedCount += taken;
     if (taken < records.length) this.parked.add(lane);
-    else if (records.length < room) this.markCaughtUp(lane);
+    else if (records.length < room) this.spill.caughtUp(lane);
   }
 
   /** The running head of `record`'s key is done (delivered or dead), or `count` tasks from it: the next one moves up. */
@@ -215,9 +244,16 @@ export class Lanes {
     this.cachedCount -= count;
     lane.delivered(count);
     lane.state = 'idle';
-    // Read the next chunk now: a read that filled its room exactly cannot tell it
-    // reached the end, and a lane with nothing left must leave the rotation, not hold a turn.
-    if (lane.cache.size === 0 && lane.stored) this.readBack(lane);
+    // A read that filled its room exactly cannot tell it reached the end, and a lane
+    // with nothing left must leave the rotation, not hold a turn: read the next chunk
+    // now while memory has room; without room, only look whether one is there, and
+    // read it at the lane's turn, so memory holds `maxCached` records, not one per key.
+    if (lane.cache.size === 0 && lane.stored) {
+      if (this.cachedCount < this.settings.maxCached) this.readBack(lane);
+      else if (this.settings.store.firstSeq(lane.key, lane.cursor) === undefined) {
+        this.spill.caughtUp(lane);
+      }
+    }
     if (lane.hasWork) this.makeReady(lane);
     else this.retire(lane);
   }
@@ -256,37 +292,5 @@ export class Lanes {
       this.lanes.set(key, lane);
     }
     return lane;
-  }
-
-  private markStored(lane: Lane): void {
-    if (lane.stored) return;
-    lane.stored = true;
-    if (this.storedLanes++ === 0) this.settings.onSpill(true);
-  }
-
-  private markCaughtUp(lane: Lane): void {
-    if (!lane.stored) return;
-    lane.stored = false;
-    if (--this.storedLanes === 0) this.settings.onSpill(false);
-  }
-
-  /** Puts the ready lane with the oldest head first: a probe should replay what waited longest. */
-  private rotateToOldest(): void {
-    let best = 0;
-    let bestSeq = Number.POSITIVE_INFINITY;
-    let kept = 0;
-    const count = this.ready.size;
-    for (let i = 0; i < count; i++) {
-      const lane = this.ready.shift() as Lane;
-      const head = this.loadHead(lane);
-      if (head === undefined) continue;
-      if (head.seq < bestSeq) {
-        bestSeq = head.seq;
-        best = kept;
-      }
-      this.ready.push(lane);
-      kept++;
-    }
-    for (let i = 0; i < best; i++) this.ready.push(this.ready.shift() as Lane);
   }
 }

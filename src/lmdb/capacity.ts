@@ -39,24 +39,30 @@ export function bytesInUse(root: HasStats, ...databases: HasStats[]): number {
 }
 
 /**
- * The refusal of a commit of `rows` (encoded keys and values) that would
- * take a store using `inUse` bytes past `maxBytes`, or `undefined` when it fits.
- * The new rows are counted at their encoded size plus LMDB's node header:
- * an estimate, so a store may end a commit a few pages past the cap, never more.
+ * The refusal of a commit of `records` (with `values`, their encoded texts,
+ * in order) that would take a store using `inUse` bytes past `maxBytes`, or
+ * `undefined` when it fits. The new rows are counted at their encoded size
+ * (the key as `[key, seq]` JSON) plus LMDB's node header: an estimate, so a
+ * store may end a commit a few pages past the cap, never more.
  */
 export function checkCapacity(
   location: string,
   maxBytes: number,
   inUse: number,
-  rows: readonly (readonly [readonly unknown[], string])[],
+  records: readonly { key: string; seq: number }[],
+  values: readonly string[],
 ): BacklogFullError | undefined {
   let adding = 0;
-  for (const [key, value] of rows) {
-    adding += NODE_OVERHEAD + Buffer.byteLength(value) + Buffer.byteLength(JSON.stringify(key));
+  for (let i = 0; i < records.length; i++) {
+    const { key, seq } = records[i] as { key: string; seq: number };
+    adding +=
+      NODE_OVERHEAD +
+      Buffer.byteLength(values[i] as string) +
+      Buffer.byteLength(JSON.stringify([key, seq]));
   }
   if (inUse + adding <= maxBytes) return undefined;
   return new BacklogFullError(
     location,
-    `backlog ${location} is full: ${inUse} bytes in use and ${adding} more for ${rows.length} record(s) would pass maxBytes (${maxBytes})`,
+    `backlog ${location} is full: ${inUse} bytes in use and ${adding} more for ${records.length} record(s) would pass maxBytes (${maxBytes})`,
   );
 }

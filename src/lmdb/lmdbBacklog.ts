@@ -19,7 +19,14 @@ import { BacklogError } from '../errors/BacklogError.js';
 import { bytesInUse, checkCapacity } from './capacity.js';
 import { loadLmdb, MAX_SEQ, type OpenLmdb, reasonOf, type TaskKey } from './lmdbOpen.js';
 import { type LmdbBacklogOptions, type LmdbSettings, lmdbSettings } from './lmdbOptions.js';
-import { countStats, listTasks, scanPending } from './lmdbRead.js';
+import {
+  countStats,
+  firstSeq,
+  keyAfter,
+  listTasks,
+  NEXT_SEQ_KEY,
+  openSummary,
+} from './lmdbRead.js';
 import { openStoreFiles, realFileSystem, type StoreFileSeams } from './storeFiles.js';
 
 export type { LmdbBacklogOptions } from './lmdbOptions.js';
@@ -78,29 +85,34 @@ class LmdbBacklog implements BacklogStore {
     ({ root: this.root, tasks: this.tasks, dead: this.dead, meta: this.meta } = files.handles);
     this.releaseLock = files.releaseLock;
     try {
-      return { ...scanPending(this.tasks, this.dead), breaker: this.storedBreaker() };
+      return { ...openSummary(this.tasks, this.dead, this.meta), breaker: this.storedBreaker() };
     } catch (error) {
       this.releaseLock?.();
       throw this.failure('cannot open', error);
     }
   }
 
-  append(records: readonly BacklogRecord[]): Promise<void> {
+  append(records: readonly BacklogRecord[], payloadJson?: readonly string[]): Promise<void> {
     const db = this.writable();
     if (records.length === 0) return Promise.resolve();
-    // Encoded now: the transaction's callback runs later, on lmdb's turn.
-    const rows = records.map((record) => [[record.key, record.seq], encodeRecord(record)] as const);
+    // Encoded now: the transaction's callback runs later, on lmdb's turn. A payload
+    // the worker serialized when it accepted the task is written as that text.
+    const values = records.map((record, i) => encodeRecord(record, payloadJson?.[i]));
     const { maxBytes } = this.settings;
     if (maxBytes !== undefined) {
       const inUse = bytesInUse(db, this.tasks, this.dead);
-      const full = checkCapacity(this.location, maxBytes, inUse, rows);
+      const full = checkCapacity(this.location, maxBytes, inUse, records, values);
       if (full !== undefined) return Promise.reject(full);
     }
     // One transaction, so a group commit is kept whole or not at all. Without
     // overlappingSync it resolves once durable (see OPEN_OPTIONS).
     return db
       .transaction(() => {
-        for (const [key, value] of rows) this.tasks.put(key as TaskKey, value);
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i] as BacklogRecord;
+          this.tasks.put([record.key, record.seq], values[i] as string);
+        }
+        this.keepNextSeq((records[records.length - 1] as BacklogRecord).seq);
       })
       .then(
         () => undefined,
@@ -121,6 +133,14 @@ class LmdbBacklog implements BacklogStore {
       }
     }
     return found;
+  }
+
+  keyAfter(after: string | undefined): string | undefined {
+    return keyAfter(this.tasks, after);
+  }
+
+  firstSeq(key: string, afterSeq = 0): number | undefined {
+    return firstSeq(this.tasks, key, afterSeq);
   }
 
   update(record: BacklogRecord): void {
@@ -152,6 +172,8 @@ class LmdbBacklog implements BacklogStore {
           this.tasks.put([record.key, record.seq], encodeRecord(record));
           revived.push(record);
         }
+        const last = revived[revived.length - 1];
+        if (last !== undefined) this.keepNextSeq(last.seq);
       });
     } catch (error) {
       return this.refused('cannot requeue the dead letters of', error);
@@ -228,6 +250,16 @@ class LmdbBacklog implements BacklogStore {
   /** The raw sub-databases, for tools and tests that must write bytes the store would not. */
   get raw(): { tasks: Database<string, TaskKey>; dead: Database<string, number> } {
     return { tasks: this.tasks, dead: this.dead };
+  }
+
+  /**
+   * Inside a commit's transaction: the next seq, past `seq`, kept with the
+   * records so the next open need not look for it. A requeue may commit
+   * before an older commit ends, so the summary only grows.
+   */
+  private keepNextSeq(seq: number): void {
+    const meta = this.meta as Database<string, string>;
+    if (Number(meta.get(NEXT_SEQ_KEY) ?? 0) <= seq) meta.put(NEXT_SEQ_KEY, String(seq + 1));
   }
 
   /** The breaker's state as last saved, unparsed beyond JSON: the worker checks it. */

@@ -3,31 +3,61 @@ import { corruptLetter, decodeRecord } from '../backlog/record.js';
 import type { BacklogOpened, BacklogRecord, BacklogStats } from '../backlog/types.js';
 import { MAX_SEQ, type TaskKey } from './lmdbOpen.js';
 
+/** The key in the `meta` database of the next seq to hand out, kept with every commit. */
+export const NEXT_SEQ_KEY = 'nextSeq';
+
 /**
- * What a store holds when it opens: the keys with pending records, found by
- * jumping from key to key rather than reading every record, and the next seq.
+ * What a store holds when it opens, without reading its records or listing
+ * its keys: the counts are LMDB's own (kept in each database's root), and the
+ * next seq is the summary every commit keeps in `meta`. A store written
+ * before that summary existed (or opened read-only without `meta`) finds its
+ * next seq once by jumping from key to key (see {@link scanNextSeq}).
  */
-export function scanPending(
+export function openSummary(
   tasks: Database<string, TaskKey>,
   dead: Database<string, number>,
-): BacklogOpened {
-  const pendingByKey = new Map<string, number>();
-  let maxSeq = 0;
-  let start: TaskKey | undefined;
-  for (;;) {
-    const first = firstOf(tasks.getKeys({ start, limit: 1 }));
-    if (first === undefined) break;
-    const key = first[0];
-    pendingByKey.set(key, tasks.getKeysCount({ start: [key, 0], end: [key, MAX_SEQ] }));
+  meta: Database<string, string> | undefined,
+): Omit<BacklogOpened, 'breaker'> {
+  const kept = Number(meta?.get(NEXT_SEQ_KEY));
+  const nextSeq = Number.isSafeInteger(kept) && kept > 0 ? kept : scanNextSeq(tasks, dead);
+  return { nextSeq, pending: entriesOf(tasks), deadLetters: entriesOf(dead) };
+}
+
+/** One more than the largest seq kept, found with two reads per key instead of reading every record. */
+export function scanNextSeq(
+  tasks: Database<string, TaskKey>,
+  dead: Database<string, number>,
+): number {
+  let maxSeq = firstOf(dead.getKeys({ reverse: true, limit: 1 })) ?? 0;
+  for (let key = keyAfter(tasks, undefined); key !== undefined; key = keyAfter(tasks, key)) {
     const last = firstOf(
       tasks.getKeys({ start: [key, MAX_SEQ], end: [key, 0], reverse: true, limit: 1 }),
     );
     maxSeq = Math.max(maxSeq, last?.[1] ?? 0);
-    start = [key, MAX_SEQ];
   }
-  const lastDead = firstOf(dead.getKeys({ reverse: true, limit: 1 }));
-  maxSeq = Math.max(maxSeq, lastDead ?? 0);
-  return { nextSeq: maxSeq + 1, pendingByKey, deadLetters: dead.getKeysCount() };
+  return maxSeq + 1;
+}
+
+/** The first key after `after` with records: one jump, to the first record past `after`'s last. */
+export function keyAfter(
+  tasks: Database<string, TaskKey>,
+  after: string | undefined,
+): string | undefined {
+  const start: TaskKey | undefined = after === undefined ? undefined : [after, MAX_SEQ];
+  return firstOf(tasks.getKeys({ start, limit: 1 }))?.[0];
+}
+
+/** The seq of `key`'s first record after `afterSeq`, read from its store key alone. */
+export function firstSeq(
+  tasks: Database<string, TaskKey>,
+  key: string,
+  afterSeq: number,
+): number | undefined {
+  return firstOf(tasks.getKeys({ start: [key, afterSeq + 1], end: [key, MAX_SEQ], limit: 1 }))?.[1];
+}
+
+function entriesOf(db: Database<string, TaskKey> | Database<string, number>): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
 }
 
 /** Counts per key and in total, and the oldest enqueue, reading every pending record. */

@@ -98,11 +98,12 @@ export class SharedQueue implements DurableTasks {
     return this.link.refusal(this.outbox.count);
   }
 
-  accept(fields: Omit<BacklogRecord, 'seq'>): BacklogRecord {
-    // The store assigns the seq when the record is appended.
-    const record: BacklogRecord = { seq: -1, ...fields };
-    this.outbox.add(record);
-    return record;
+  accept(record: BacklogRecord, payloadJson: string): BacklogRecord {
+    // The store assigns the seq when the record is appended. The record holds its own copy of
+    // the payload, parsed from the text enqueue checked: the caller may change theirs after.
+    const kept: BacklogRecord = { ...record, payload: JSON.parse(payloadJson) };
+    this.outbox.add(kept);
+    return kept;
   }
 
   flush(): Promise<void> {

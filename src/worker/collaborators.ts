@@ -81,7 +81,7 @@ export function durableSourceFor(
   const queue = new DurableQueue({
     store: durable.store,
     nextSeq: opened.nextSeq,
-    pendingByKey: opened.pendingByKey,
+    pending: opened.pending,
     maxCached: settings.maxQueue,
     clock: settings.clock,
     actor: root.system.get('backlog') as ActorRefFrom<typeof backlogMachine>,

@@ -64,30 +64,35 @@ export class DurableSource implements TaskSource<DurableWork> {
     return at === undefined ? undefined : Math.max(0, this.wallClock() - at);
   }
 
-  /** The record kept for a validated task, with a copy of its payload. */
-  private record(task: DurableTaskInput): Omit<BacklogRecord, 'seq'> {
+  /**
+   * The record kept for a validated task. It holds the caller's payload
+   * until its commit; the store writes `payloadJson` (the text validation
+   * made), and a record kept in memory to run gets a copy parsed from it, so
+   * what runs is what was accepted even if the caller reuses the object.
+   */
+  private record(task: DurableTaskInput): BacklogRecord {
     return {
+      // The queue gives it its seq when it keeps it; a refused task never has one.
+      seq: -1,
       id: task.id ?? randomId(),
       key: task.key ?? DEFAULT_KEY,
       handler: task.handler,
-      // A copy, so what is written is what was accepted even if the caller reuses the object.
-      // For validated plain JSON a JSON round trip is exact, and faster than structuredClone.
-      payload: JSON.parse(JSON.stringify(task.payload)) as JsonValue,
+      payload: task.payload as JsonValue,
       attempts: 0,
       enqueuedAt: this.wallClock(),
     };
   }
 
   /**
-   * Keeps a validated task, to be written with the next group commit; or
-   * refuses it (its fate, and `false`) when the worker no longer `accepting`
-   * or the store just refused a commit.
+   * Keeps a validated task, to be written with the next group commit (its
+   * payload as `payloadJson`, unchanged); or refuses it (its fate, and
+   * `false`) when the worker no longer `accepting` or the store just refused
+   * a commit.
    */
-  accept(task: DurableTaskInput, accepting: boolean): boolean {
+  accept(task: DurableTaskInput, payloadJson: string, accepting: boolean): boolean {
     const refusal = accepting ? this.queue.refusal() : shuttingDown();
-    if (refusal !== undefined)
-      return this.fates.refused({ seq: -1, ...this.record(task) }, refusal);
-    this.queue.accept(this.record(task));
+    if (refusal !== undefined) return this.fates.refused(this.record(task), refusal);
+    this.queue.accept(this.record(task), payloadJson);
     return true;
   }
 

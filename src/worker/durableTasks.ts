@@ -27,8 +27,11 @@ export interface DurableTasks {
   readonly lanes: { oldestEnqueuedAt(): number | undefined };
   /** Why a new task cannot be kept now, if it cannot. */
   refusal(): BacklogError | undefined;
-  /** Keeps a new task: it is written with the next commit and runs once durable. */
-  accept(fields: Omit<BacklogRecord, 'seq'>): BacklogRecord;
+  /**
+   * Keeps a new task (`seq` still -1): it is written with the next commit and
+   * runs once durable. `payloadJson` is its payload as `enqueue` checked it.
+   */
+  accept(record: BacklogRecord, payloadJson: string): BacklogRecord;
   /** Resolves once every task accepted so far is durable; rejects if one could not be kept. */
   flush(): Promise<void>;
   /** Whether a task can run now, putting its key in front (`oldest`: the breaker's probe). */

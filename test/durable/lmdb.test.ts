@@ -79,7 +79,7 @@ describe('lmdbBacklog', () => {
     expect((thrown as BacklogLockedError).message).toContain(path);
     expect((thrown as BacklogLockedError).holderPid).toBe(process.pid);
     const reader = lmdbBacklog({ path, readOnly: true });
-    expect(reader.open(hooks).pendingByKey.size).toBe(0);
+    expect(reader.open(hooks).pending).toBe(0);
     expect(reader.stats().pending).toBe(0);
     await reader.close();
     await worker.shutdown();

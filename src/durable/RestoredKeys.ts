@@ -1,0 +1,105 @@
+import { compareKeys } from '../backlog/keys.js';
+import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
+
+/** The earlier of an enqueue time and a record's, either possibly missing. */
+export function earlier(
+  at: number | undefined,
+  record: BacklogRecord | undefined,
+): number | undefined {
+  if (record === undefined) return at;
+  return at === undefined || record.enqueuedAt < at ? record.enqueuedAt : at;
+}
+
+/**
+ * The keys an earlier life left in the store, walked in the store's key
+ * order without being held: the walk keeps only where it is. They all
+ * became ready together when the store opened, so they share the front of
+ * the rotation, and each is visited once, when its turn comes; after that
+ * its lane rotates like any other.
+ *
+ * A key is restored when its oldest record is older than the open (its seq
+ * is below `below`, the first seq this life hands out). Any other key the
+ * walk passes (one whose records this life wrote) has a lane of its own, or
+ * holds only delivered records whose removal is not written yet.
+ */
+export class RestoredKeys {
+  private after: string | undefined;
+  private done = false;
+  // Restored keys a probe took out of turn: the walk passes them when it gets there.
+  private readonly taken = new Set<string>();
+
+  constructor(
+    private readonly store: BacklogStore,
+    private readonly below: number,
+    pending: number,
+  ) {
+    this.done = pending === 0;
+  }
+
+  /** Whether some restored key may still wait for its first turn. */
+  get walking(): boolean {
+    return !this.done;
+  }
+
+  /**
+   * The next restored key the walk reaches that `skip` does not pass over
+   * (a key with a lane already has its own turn); the walk moves past it.
+   * `undefined` when the walk has ended.
+   */
+  next(skip: (key: string) => boolean): string | undefined {
+    while (!this.done) {
+      const key = this.store.keyAfter(this.after);
+      if (key === undefined) {
+        this.done = true;
+        this.taken.clear();
+        return undefined;
+      }
+      this.after = key;
+      if (!skip(key) && !this.taken.has(key) && this.isRestored(key)) return key;
+    }
+    return undefined;
+  }
+
+  /** Whether `key`, which has no lane, still waits for its first turn: records kept before the open, not visited yet. */
+  waits(key: string): boolean {
+    if (this.done || this.taken.has(key)) return false;
+    if (this.after !== undefined && compareKeys(key, this.after) <= 0) return false;
+    return this.isRestored(key);
+  }
+
+  /** Every restored key still waiting, in key order, without moving the walk. O(keys): for probes and gauges. */
+  *waiting(skip: (key: string) => boolean): Generator<string> {
+    if (this.done) return;
+    for (let key = this.store.keyAfter(this.after); key !== undefined; ) {
+      if (!skip(key) && !this.taken.has(key) && this.isRestored(key)) yield key;
+      key = this.store.keyAfter(key);
+    }
+  }
+
+  /** The restored key, still waiting, whose oldest record is the oldest of them all, with that record's seq. */
+  oldest(skip: (key: string) => boolean): { key: string; seq: number } | undefined {
+    let best: { key: string; seq: number } | undefined;
+    for (const key of this.waiting(skip)) {
+      const seq = this.store.firstSeq(key) as number;
+      if (best === undefined || seq < best.seq) best = { key, seq };
+    }
+    return best;
+  }
+
+  /** The wall-clock enqueue time of the oldest head of the restored keys still waiting (one read each). O(keys). */
+  oldestEnqueuedAt(skip: (key: string) => boolean): number | undefined {
+    let oldest: number | undefined;
+    for (const key of this.waiting(skip)) oldest = earlier(oldest, this.store.read(key, 0, 1)[0]);
+    return oldest;
+  }
+
+  /** A probe takes `key` before the walk reaches it: the walk will pass it. */
+  takeOutOfTurn(key: string): void {
+    this.taken.add(key);
+  }
+
+  private isRestored(key: string): boolean {
+    const seq = this.store.firstSeq(key);
+    return seq !== undefined && seq < this.below;
+  }
+}
