@@ -9,6 +9,7 @@ import { WorkerShutdownError } from './errors/WorkerShutdownError.js';
 import type { LatencyTracker } from './LatencyTracker.js';
 import type { Logger } from './logger.js';
 import { refuseUnknownOptions } from './optionNames.js';
+import { isSharedStore } from './shared/types.js';
 import type { DurableHandlers, DurableTaskFor, DurableTaskInput, SyncTask } from './task.js';
 import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import { delayMs, optionsObject } from './validate.js';
@@ -113,7 +114,9 @@ export class SyncWorker<
     // Last: nothing after this may throw, or the store's lock would stay held.
     // Closures here capture only what they need: one that captured `settings` would keep it alive.
     const location = settings.durable?.store.location ?? 'memory';
-    const opened = settings.durable?.store.open({
+    // A shared store is opened by its queue, in the background: it is a server.
+    const ownStore = settings.durable?.store;
+    const opened = (isSharedStore(ownStore) ? undefined : ownStore)?.open({
       onCorrupt: (letter) =>
         reportCorrupt(letter, location, this.#logger, this.#fates, this.#durable),
       onWriteError: (error) => this.#logger.error?.(`${OWNER}: a backlog write failed`, error),
@@ -128,11 +131,18 @@ export class SyncWorker<
     this.#lifecycle.attach(this.actor.system.get('worker') as LifecycleActor);
     this.breaker = connectBreaker(settings, this.actor, resume.from);
     this.latencyTracker = connectTracker(settings, this.actor);
-    this.#durable = durableSourceFor(settings, opened, this.actor, this.#fates, {
-      onRunnable: () => this.#durableRunnable(),
-      onNotKept: (records, error) => this.#fates.notKept(records, error),
-      onWriteSettled: () => this.#drain.lookAgain(),
-    });
+    this.#durable = durableSourceFor(
+      settings,
+      opened,
+      this.actor,
+      this.#fates,
+      {
+        onRunnable: () => this.#durableRunnable(),
+        onNotKept: (records, error) => this.#fates.notKept(records, error),
+        onWriteSettled: () => this.#drain.lookAgain(),
+      },
+      { breaker: this.breaker, lifecycle: this.#lifecycle },
+    );
     this.#parts = withDrain(settings, {
       closures,
       durable: this.#durable,

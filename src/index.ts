@@ -54,6 +54,7 @@ export {
   BacklogError,
   BacklogFullError,
   BacklogLockedError,
+  BacklogUnavailableError,
   BreakerHalfOpenError,
   BreakerOpenError,
   NonRetryableError,
@@ -71,6 +72,22 @@ export {
 } from './LatencyTracker.js';
 export type { Logger } from './logger.js';
 export { SyncWorker } from './SyncWorker.js';
+export {
+  type MemorySharedBacklogOptions,
+  memorySharedBacklog,
+} from './shared/memorySharedBacklog.js';
+export {
+  type ClaimRequest,
+  isSharedStore,
+  type NewRecord,
+  type SharedBacklog,
+  type SharedBacklogStats,
+  type SharedBacklogStore,
+  type SharedClaim,
+  type SharedLease,
+  type SharedOpenOptions,
+  type SharedRecord,
+} from './shared/types.js';
 export type {
   BatchHandler,
   BatchOptions,

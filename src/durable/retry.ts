@@ -12,6 +12,12 @@ export interface RetryOptions {
   maxMs?: number;
   /** Whether an error may be retried. Default: all but a {@link NonRetryableError}. */
   isRetryable?: (error: Error) => boolean;
+  /**
+   * With a shared backlog: claims of a task that may end by lease expiry with
+   * no outcome reported (its worker died, hung or was paused) before the next
+   * claim buries it instead of running it. Default 3.
+   */
+  maxLostLeases?: number;
 }
 
 /** Validated retry settings. */
@@ -20,12 +26,19 @@ export interface RetryPolicy {
   readonly baseMs: number;
   readonly maxMs: number;
   readonly isRetryable: (error: Error) => boolean;
+  readonly maxLostLeases: number;
   /** A source in [0, 1), for the jitter. */
   readonly random: () => number;
 }
 
 /** Every option of {@link RetryOptions}; one line per option. */
-const OPTION_NAMES = optionNames<RetryOptions>()(['maxAttempts', 'baseMs', 'maxMs', 'isRetryable']);
+const OPTION_NAMES = optionNames<RetryOptions>()([
+  'maxAttempts',
+  'baseMs',
+  'maxMs',
+  'isRetryable',
+  'maxLostLeases',
+]);
 
 const notNonRetryable = (error: Error) => !(error instanceof NonRetryableError);
 
@@ -47,6 +60,7 @@ export function retryPolicy(owner: string, options: unknown, random = Math.rando
     isRetryable:
       optionalFunction<(error: Error) => boolean>(owner, 'retry.isRetryable', o.isRetryable) ??
       notNonRetryable,
+    maxLostLeases: positiveInteger(owner, 'retry.maxLostLeases', o.maxLostLeases, 3),
     random,
   };
 }

@@ -1,6 +1,7 @@
 export { BacklogError } from './BacklogError.js';
 export { BacklogFullError } from './BacklogFullError.js';
 export { BacklogLockedError } from './BacklogLockedError.js';
+export { BacklogUnavailableError } from './BacklogUnavailableError.js';
 export { BreakerHalfOpenError } from './BreakerHalfOpenError.js';
 export { BreakerOpenError } from './BreakerOpenError.js';
 export { NonRetryableError } from './NonRetryableError.js';

@@ -1,8 +1,9 @@
 import type { SystemInput } from '../../machines/system.machine.js';
-import type { BacklogOpened, BacklogStore } from '../backlog/types.js';
+import type { BacklogOpened } from '../backlog/types.js';
 import { type BreakerSnapshot, breakerSnapshotOption, breakerStart } from '../breakerSnapshot.js';
 import type { CircuitBreaker } from '../CircuitBreaker.js';
 import type { Logger } from '../logger.js';
+import { isSharedStore } from '../shared/types.js';
 import type { WorkerSettings } from './options.js';
 
 /** Where the worker's own breaker starts, and the snapshot that says so (for its `toJSON`). */
@@ -36,7 +37,7 @@ export function resumeBreaker(
 
 function keptState(
   stored: unknown,
-  store: BacklogStore | undefined,
+  store: { readonly location: string } | undefined,
   logger: Logger,
 ): BreakerSnapshot | undefined {
   if (stored === undefined) return undefined;
@@ -55,7 +56,9 @@ function keptState(
  * (never per task), so that the next worker on the store resumes it.
  */
 export function keepBreakerState(breaker: CircuitBreaker, settings: WorkerSettings): void {
-  const store = settings.durable?.store;
+  // A shared store serves a fleet, and each worker's breaker is its own: none is kept there.
+  const own = settings.durable?.store;
+  const store = isSharedStore(own) ? undefined : own;
   if (settings.system.breaker !== 'owned' || store?.saveBreaker === undefined) return;
   breaker.on('stateChange', () => store.saveBreaker?.(breaker.toJSON()));
 }

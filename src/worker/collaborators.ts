@@ -9,6 +9,8 @@ import { DurableQueue, type DurableQueueHost } from '../durable/DurableQueue.js'
 import { BacklogError } from '../errors/BacklogError.js';
 import { LatencyTracker, type LatencyTrackerOptions } from '../LatencyTracker.js';
 import type { Logger } from '../logger.js';
+import { type FleetParts, sharedSourceFor } from '../shared/sharedSource.js';
+import { isSharedStore } from '../shared/types.js';
 import { BreakerGate } from './breakerGate.js';
 import { keepBreakerState } from './breakerResume.js';
 import type { ClosureSource } from './closureSource.js';
@@ -48,16 +50,25 @@ export function connectTracker(
   return new LatencyTracker(settings.tracker as LatencyTrackerOptions, actor);
 }
 
-/** The durable tasks' source over the store the worker opened, or none without a backlog. */
+/**
+ * The durable tasks' source over the store the worker opened, or none without
+ * a backlog; over a shared store (which it opens in the background), the
+ * fleet's source, whose claims `fleet` (the worker's breaker and lifecycle) decides.
+ */
 export function durableSourceFor(
   settings: WorkerSettings,
   opened: BacklogOpened | undefined,
   root: SyncWorkerActor,
   fates: Fates,
   host: DurableQueueHost,
+  fleet: FleetParts,
 ): DurableSource | undefined {
   const durable = settings.durable;
-  if (durable === undefined || opened === undefined) return undefined;
+  if (durable === undefined) return undefined;
+  if (isSharedStore(durable.store)) {
+    return sharedSourceFor(settings, durable.store, fates, host, fleet);
+  }
+  if (opened === undefined) return undefined;
   const queue = new DurableQueue({
     store: durable.store,
     nextSeq: opened.nextSeq,

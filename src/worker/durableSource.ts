@@ -1,12 +1,12 @@
 import type { JsonValue } from '../backlog/json.js';
 import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
-import type { DurableQueue } from '../durable/DurableQueue.js';
 import { randomId } from '../durable/randomId.js';
 import { backoffMs, type RetryPolicy } from '../durable/retry.js';
 import { NonRetryableError } from '../errors/NonRetryableError.js';
 import { createCheapError } from '../errors/SyncWorkerError.js';
 import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
 import { DurableBatchRun, DurableRun, type DurableTaskInput, type TaskRun } from '../task.js';
+import type { DurableTasks } from './durableTasks.js';
 import type { Fates } from './fates.js';
 import type { RegisteredHandler } from './handlerOptions.js';
 import type { TaskSource } from './taskSource.js';
@@ -31,6 +31,11 @@ export class RecordBatch {
   }
 }
 
+/** Claims of a shared store's record that ended by lease expiry (0 for other stores). */
+function lostLeasesOf(record: BacklogRecord): number {
+  return (record as { lostLeases?: number }).lostLeases ?? 0;
+}
+
 /** What the durable source runs: one record, or a batch for a batch handler. */
 export type DurableWork = BacklogRecord | RecordBatch;
 
@@ -38,11 +43,12 @@ export type DurableWork = BacklogRecord | RecordBatch;
  * Durable tasks: the one owner of their records. It creates each record from
  * what `enqueue` accepted, counts its attempts, runs its handler, and decides
  * after each failed run whether it runs again or goes to the dead letters;
- * the {@link DurableQueue} under it keeps them per key, in the store.
+ * the queue under it (`DurableQueue`, or `SharedQueue` for a fleet's store)
+ * keeps them per key, in the store.
  */
 export class DurableSource implements TaskSource<DurableWork> {
   constructor(
-    readonly queue: DurableQueue,
+    readonly queue: DurableTasks,
     readonly handlers: Readonly<Record<string, RegisteredHandler>>,
     private readonly fates: Fates,
     private readonly retry: RetryPolicy,
@@ -91,6 +97,16 @@ export class DurableSource implements TaskSource<DurableWork> {
   prepare(probe: boolean): boolean {
     while (this.queue.prepare(probe)) {
       const head = this.queue.peek() as BacklogRecord;
+      const lost = lostLeasesOf(head);
+      if (lost >= this.retry.maxLostLeases) {
+        // Its runs keep ending with their worker gone: running it again would likely kill another.
+        const record = this.queue.take();
+        const error = new NonRetryableError(
+          `its lease was lost ${lost} times with no outcome reported (retry.maxLostLeases ${this.retry.maxLostLeases}): its runs may be killing their worker`,
+        );
+        this.fates.buried(this.queue.bury(record, error), error);
+        continue;
+      }
       if (this.handlers[head.handler] !== undefined) return true;
       // Kept by an earlier version whose handler is gone: it cannot be delivered, and
       // the remote is healthy, so it goes to the dead letters without a run or a breaker report.

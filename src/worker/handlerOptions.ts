@@ -1,5 +1,6 @@
 import type { BacklogStore } from '../backlog/types.js';
 import { refuseUnknownOptions } from '../optionNames.js';
+import { isSharedStore } from '../shared/types.js';
 import type { DurableBatchContext, DurableContext } from '../task.js';
 import { positiveInteger } from '../validate.js';
 
@@ -76,6 +77,7 @@ function registeredHandler(name: string, handler: unknown): RegisteredHandler {
 }
 
 function requireBacklog(backlog: unknown): void {
+  if (isSharedStore(backlog)) return;
   const store = backlog as Partial<BacklogStore> | null | undefined;
   if (
     store === null ||

@@ -26,6 +26,9 @@ export const WORKER_OPTION_NAMES = optionNames<SyncWorkerOptions>()([
   'onDeadLetter',
   'idleAfterMs',
   'health',
+  'unavailableMs',
+  'leaseMs',
+  'producerOnly',
 ]);
 
 /** Whether `value` is options for a part the worker builds (not a part the user built, nor `false`). */

@@ -7,6 +7,8 @@ import { guardedInspect, type Inspect } from '../inspect.js';
 import { LatencyTracker, type LatencyTrackerOptions, latencySettings } from '../LatencyTracker.js';
 import { type Logger, quietLogger } from '../logger.js';
 import { refuseUnknownOptions } from '../optionNames.js';
+import type { SharedBacklogStore } from '../shared/types.js';
+import { type SharedWorkerSettings, sharedWorkerSettings } from '../shared/workerOptions.js';
 import type { DurableTask } from '../task.js';
 import {
   clockOption,
@@ -49,11 +51,13 @@ export interface WorkerSettings {
   /** Durable tasks' settings, when the worker keeps them. */
   durable:
     | {
-        store: BacklogStore;
+        store: BacklogStore | SharedBacklogStore;
         handlers: Readonly<Record<string, RegisteredHandler>>;
         retry: RetryPolicy;
       }
     | undefined;
+  /** The shared backlog's settings, when `backlog` is a shared store. */
+  shared: SharedWorkerSettings | undefined;
   onDeadLetter: ((task: DurableTask, error: Error) => void) | undefined;
   /** The thresholds of `health()`. */
   health: HealthSettings;
@@ -88,6 +92,7 @@ export function workerSettings(options: unknown): WorkerSettings {
     o.onDeadLetter,
   );
   refuseIneffective(o);
+  const shared = sharedWorkerSettings(o);
   return {
     maxQueue: positiveInteger(OWNER, 'maxQueue', o.maxQueue, 64, true),
     concurrency: positiveInteger(OWNER, 'concurrency', o.concurrency, 1, false, MAX_CONCURRENCY),
@@ -109,7 +114,10 @@ export function workerSettings(options: unknown): WorkerSettings {
           ? latencySettings(`${OWNER}: latencyTracker`, o.latencyTracker)
           : undefined,
     durable:
-      handlers === undefined ? undefined : { store: o.backlog as BacklogStore, handlers, retry },
+      handlers === undefined
+        ? undefined
+        : { store: o.backlog as BacklogStore | SharedBacklogStore, handlers, retry },
+    shared,
     onDeadLetter,
     health: healthSettings(`${OWNER}: health`, o.health),
   };

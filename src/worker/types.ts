@@ -14,6 +14,8 @@ import type { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
 import type { Inspect } from '../inspect.js';
 import type { LatencyTracker, LatencyTrackerOptions } from '../LatencyTracker.js';
 import type { Logger } from '../logger.js';
+import type { SharedBacklogStore } from '../shared/types.js';
+import type { SharedWorkerOptions } from '../shared/workerOptions.js';
 import type { DurableHandlers, DurableTask, SyncTask } from '../task.js';
 import type { HealthOptions } from './health.js';
 
@@ -24,7 +26,8 @@ export const DEFAULT_TASK_TIMEOUT_MS = 30_000;
  * Options of {@link SyncWorker}. `H` is the type of `handlers`, inferred from
  * it: `enqueue` then checks a durable task's handler name and payload type.
  */
-export interface SyncWorkerOptions<H extends DurableHandlers = DurableHandlers> {
+export interface SyncWorkerOptions<H extends DurableHandlers = DurableHandlers>
+  extends SharedWorkerOptions {
   /**
    * Most closure tasks that may wait (those running not counted), and about
    * the most durable tasks held in memory; `Infinity` for unbounded. Default 64.
@@ -80,8 +83,14 @@ export interface SyncWorkerOptions<H extends DurableHandlers = DurableHandlers> 
    * `memoryBacklog()`. The worker opens it in the constructor (which throws a
    * `BacklogError`, such as `BacklogLockedError`, when it cannot) and owns it
    * until shutdown. Needs `handlers`.
+   *
+   * Or a store a fleet shares: `postgresBacklog()` (`xstate-sync-worker/postgres`),
+   * `redisBacklog()` (`xstate-sync-worker/redis`) or `memorySharedBacklog()`.
+   * The worker connects in the background (tasks accepted meanwhile wait in
+   * memory) and claims up to `concurrency` keys at a time under leases; see
+   * `unavailableMs`, `leaseMs`, `producerOnly` and `retry.maxLostLeases`.
    */
-  backlog?: BacklogStore;
+  backlog?: BacklogStore | SharedBacklogStore;
   /** How durable tasks are retried. See {@link RetryOptions}. */
   retry?: RetryOptions;
   /** Called once for a durable task that went to the dead letters (its fate), with the final error. */

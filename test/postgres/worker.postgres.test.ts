@@ -1,0 +1,99 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SyncWorker } from '../../src/index.js';
+import { postgresBacklog } from '../../src/postgres/index.js';
+import { DeliveryLog, fleetWorker } from '../shared/fleet.js';
+import { dropSchema, freshSchema, postgresUrl, skipPostgres } from '../support/postgres.js';
+
+const started: SyncWorker[] = [];
+const schemas: string[] = [];
+afterEach(async () => {
+  for (const worker of started.splice(0)) await worker.shutdown({ timeoutMs: 1_000 });
+  for (const schema of schemas.splice(0)) await dropSchema(schema);
+});
+
+/** A connection string whose connections the test can find (and cut) by application name. */
+function urlFor(app: string): string {
+  const url = new URL(postgresUrl());
+  url.searchParams.set('application_name', app);
+  return url.href;
+}
+
+/** Ends, from the server's side, every connection of `app`: what a server restart does to them. */
+async function cutConnections(app: string): Promise<number> {
+  const client = new pg.Client({ connectionString: postgresUrl() });
+  await client.connect();
+  try {
+    const cut = await client.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+      [app],
+    );
+    return cut.rowCount ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+describe.skipIf(skipPostgres)('workers on PostgreSQL', () => {
+  it('deliver every task once, per key in order, across two workers', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const store = () => postgresBacklog({ connectionString: postgresUrl(), schema });
+    const log = new DeliveryLog();
+    const producer = fleetWorker('api', store(), log, () => undefined, { producerOnly: true });
+    const w1 = fleetWorker('w1', store(), log, () => undefined, { concurrency: 2 });
+    const w2 = fleetWorker('w2', store(), log, () => undefined, { concurrency: 2 });
+    started.push(producer.worker, w1.worker, w2.worker);
+    for (let i = 0; i < 200; i++) {
+      producer.worker.enqueue({ handler: 'send', key: `k${i % 10}`, id: `t${i}`, payload: { i } });
+    }
+    await producer.worker.flush();
+    await log.reached(200);
+    await Promise.all([w1.worker.onIdle(), w2.worker.onIdle()]);
+    expect(new Set(log.entries.map((e) => e.id)).size).toBe(200);
+    for (let k = 0; k < 10; k++) {
+      expect(log.idsOf(`k${k}`)).toEqual(Array.from({ length: 20 }, (_, n) => `t${n * 10 + k}`));
+    }
+    const session = await store().open();
+    expect(await session.stats()).toMatchObject({ pending: 0, leased: 0 });
+    await session.close();
+  });
+
+  it('loses no accepted task when the server drops every connection mid-run', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const app = `xsw-cut-${process.pid}`;
+    const log = new DeliveryLog();
+    let cutDone: Promise<number> | undefined;
+    const { worker } = fleetWorker(
+      'w1',
+      postgresBacklog({ connectionString: urlFor(app), schema }),
+      log,
+      (_payload, context) => {
+        // Halfway, the server ends this worker's connections under its running handler.
+        if (context.id === 't50' && cutDone === undefined) cutDone = cutConnections(app);
+      },
+      { concurrency: 2 },
+    );
+    started.push(worker);
+    for (let i = 0; i < 100; i++) {
+      worker.enqueue({ handler: 'send', key: `k${i % 4}`, id: `t${i}`, payload: { i } });
+    }
+    await worker.flush();
+    const delivered = new Set<string>();
+    while (delivered.size < 100) {
+      await log.reached(log.entries.length + 1);
+      for (const entry of log.entries) delivered.add(entry.id);
+    }
+    expect(await cutDone).toBeGreaterThan(0);
+    await worker.onIdle();
+    // Duplicates only under the same id (an ack the cut swallowed), and first deliveries per key in order.
+    for (let k = 0; k < 4; k++) {
+      const firsts = [...new Set(log.idsOf(`k${k}`))];
+      expect(firsts).toEqual(Array.from({ length: 25 }, (_, n) => `t${n * 4 + k}`));
+    }
+    const session = await postgresBacklog({ connectionString: postgresUrl(), schema }).open();
+    expect(await session.stats()).toMatchObject({ pending: 0 });
+    await session.close();
+  });
+});

@@ -1,0 +1,186 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BacklogRecord } from '../../src/backlog/types.js';
+import { NonRetryableError, type SyncWorker } from '../../src/index.js';
+import { memorySharedBacklog } from '../../src/shared/memorySharedBacklog.js';
+import { DeliveryLog, fleetWorker } from './fleet.js';
+
+const started: SyncWorker[] = [];
+afterEach(async () => {
+  for (const worker of started.splice(0)) await worker.shutdown({ timeoutMs: 100 });
+});
+function track<T extends { worker: SyncWorker }>(made: T): T {
+  started.push(made.worker);
+  return made;
+}
+
+/** A held promise: the handler waits on it until the test settles it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}
+
+describe('workers on a shared store (memory)', () => {
+  it('deliver every task once, each key in the order it was enqueued, across two workers', async () => {
+    const store = memorySharedBacklog();
+    const log = new DeliveryLog();
+    const producer = track(fleetWorker('api', store, log, () => undefined, { producerOnly: true }));
+    const w1 = track(fleetWorker('w1', store, log, () => undefined, { concurrency: 2 }));
+    const w2 = track(fleetWorker('w2', store, log, () => undefined, { concurrency: 2 }));
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    for (let i = 0; i < 100; i++) {
+      producer.worker.enqueue({ handler: 'send', key: keys[i % 5], id: `t${i}`, payload: { i } });
+    }
+    await producer.worker.flush();
+    await log.reached(100);
+    // Idle once the last acks are answered.
+    await Promise.all([w1.worker.onIdle(), w2.worker.onIdle()]);
+    expect(new Set(log.entries.map((e) => e.id)).size).toBe(100);
+    for (const [k, key] of keys.entries()) {
+      const expected = Array.from({ length: 20 }, (_, n) => `t${n * 5 + k}`);
+      expect(log.idsOf(key as string)).toEqual(expected);
+    }
+    expect(log.entries.some((e) => e.worker === 'api')).toBe(false);
+    const session = await store.open();
+    expect(await session.stats()).toMatchObject({ pending: 0, leased: 0 });
+  });
+
+  it('keeps a retry in the store: the key waits, then resumes in order', async () => {
+    const store = memorySharedBacklog();
+    const log = new DeliveryLog();
+    let failedOnce = false;
+    const { worker } = track(
+      fleetWorker(
+        'w1',
+        store,
+        log,
+        (_payload, context) => {
+          if (context.id === 'x1' && !failedOnce) {
+            failedOnce = true;
+            throw new Error('remote hiccup');
+          }
+        },
+        { retry: { baseMs: 5, maxMs: 10 } },
+      ),
+    );
+    for (const id of ['x1', 'x2', 'x3'])
+      worker.enqueue({ handler: 'send', key: 'k', id, payload: {} });
+    await log.reached(3);
+    expect(log.idsOf('k')).toEqual(['x1', 'x2', 'x3']);
+    expect(log.entries[0]).toMatchObject({ id: 'x1', attempt: 2 });
+  });
+
+  it('changes nothing with the late outcome of a worker whose lease expired', async () => {
+    let now = 1_000_000;
+    const store = memorySharedBacklog({ now: () => now });
+    const log = new DeliveryLog();
+    const held = gate();
+    let reachedHandler!: () => void;
+    const inHandler = new Promise<void>((resolve) => {
+      reachedHandler = resolve;
+    });
+    const warnings: string[] = [];
+    const zombie = track(
+      fleetWorker(
+        'zombie',
+        store,
+        log,
+        async () => {
+          reachedHandler();
+          await held.opened;
+        },
+        { logger: { warn: (message: string) => warnings.push(message) } },
+      ),
+    );
+    zombie.worker.enqueue({ handler: 'send', key: 'k', id: 'only', payload: {} });
+    await inHandler;
+    now += 120_000; // past the zombie's lease, on the store's clock
+    const heir = track(fleetWorker('heir', store, log));
+    await log.reached(1);
+    await heir.worker.onIdle();
+    expect(log.entries[0]).toMatchObject({ worker: 'heir', id: 'only' });
+    const session = await store.open();
+    expect((await session.stats()).pending).toBe(0);
+    held.open();
+    await log.reached(2);
+    await zombie.worker.onIdle();
+    expect(warnings.join('\n')).toMatch(/lost the lease on key "k"/);
+    expect(await session.stats()).toMatchObject({ pending: 0, deadLetters: 0 });
+  });
+
+  it('buries a task whose claims ended by lease expiry retry.maxLostLeases times', async () => {
+    let now = 1_000_000;
+    const store = memorySharedBacklog({ now: () => now });
+    const killer = await store.open({ owner: 'doomed' });
+    await killer.append([
+      { id: 'poison', key: 'k', handler: 'send', payload: {}, attempts: 0, enqueuedAt: 1 },
+      { id: 'fine', key: 'k', handler: 'send', payload: {}, attempts: 0, enqueuedAt: 2 },
+    ]);
+    for (let lost = 0; lost < 2; lost++) {
+      await killer.claim({ limit: 1, leaseMs: 1_000 });
+      now += 5_000;
+    }
+    const log = new DeliveryLog();
+    const { deadLetters } = track(
+      fleetWorker('w1', store, log, () => undefined, { retry: { maxLostLeases: 2 } }),
+    );
+    await log.reached(1);
+    expect(log.idsOf('k')).toEqual(['fine']);
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]?.task.id).toBe('poison');
+    expect(deadLetters[0]?.error).toBeInstanceOf(NonRetryableError);
+    expect(deadLetters[0]?.error.message).toMatch(/lease was lost 2 times.*maxLostLeases 2/);
+    expect((await killer.deadLetters())[0]?.id).toBe('poison');
+  });
+
+  it('gives back what it holds and claims nothing while its own breaker is open', async () => {
+    const store = memorySharedBacklog();
+    const log = new DeliveryLog();
+    let sickCalls = 0;
+    const sick = track(
+      fleetWorker(
+        'sick',
+        store,
+        log,
+        () => {
+          sickCalls++;
+          throw new Error('remote down from here');
+        },
+        { concurrency: 2, breaker: { failureThreshold: 1, probeIntervalMs: 60_000 } },
+      ),
+    );
+    const opened = new Promise<void>((resolve) =>
+      sick.worker.on('breakerStateChange', (c) => c.to === 'open' && resolve()),
+    );
+    for (let i = 0; i < 6; i++) {
+      sick.worker.enqueue({ handler: 'send', key: `k${i % 3}`, id: `t${i}`, payload: {} });
+    }
+    await sick.worker.flush();
+    await opened;
+    track(fleetWorker('healthy', store, log));
+    await log.reached(6);
+    expect(log.entries.every((e) => e.worker === 'healthy')).toBe(true);
+    expect(sickCalls).toBe(1);
+    for (const key of ['k0', 'k1', 'k2']) {
+      const ids = log.idsOf(key);
+      expect(ids).toEqual([...ids].sort());
+    }
+  });
+
+  it('buries a record no handler can read: the key moves on', async () => {
+    const store = memorySharedBacklog();
+    const session = await store.open();
+    const stored: BacklogRecord[] = await session.append([
+      { id: 'old', key: 'k', handler: 'gone', payload: {}, attempts: 0, enqueuedAt: 1 },
+      { id: 'new', key: 'k', handler: 'send', payload: {}, attempts: 0, enqueuedAt: 2 },
+    ]);
+    expect(stored).toHaveLength(2);
+    const log = new DeliveryLog();
+    const { deadLetters } = track(fleetWorker('w1', store, log));
+    await log.reached(1);
+    expect(log.idsOf('k')).toEqual(['new']);
+    expect(deadLetters.map((d) => d.task.id)).toEqual(['old']);
+  });
+});
