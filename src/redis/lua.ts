@@ -13,6 +13,8 @@
  *   P ready         sorted set: claimable keys, by turn
  *   P wait          sorted set: keys with records that are leased or waiting for a
  *                   retry time, by the ms (server clock) they may become claimable
+ *   P a:<owner>:<n> string, expires after 1 min: the seqs session <owner>'s append n stored
+ *   P c:<owner>     string, expires with the lease: session <owner>'s last claim (nonce|key)
  * Every time comes from the server's clock (TIME), never the caller's.
  */
 
@@ -79,20 +81,50 @@ local function add(k, body, now)
 end
 `;
 
-/** ARGV: prefix, then key and body per record. Returns the seqs, in order. */
+/**
+ * ARGV: prefix, owner, nonce, then key and body per record. Returns the seqs,
+ * in order. The same owner and nonce again within a minute (the client sent
+ * it again after a broken connection lost its answer) returns the first
+ * run's seqs and stores nothing.
+ */
 export const APPEND = `${PRELUDE}
+local done = P .. 'a:' .. ARGV[2] .. ':' .. ARGV[3]
+local before = redis.call('GET', done)
+if before then
+  local seqs = {}
+  for seq in string.gmatch(before, '%d+') do seqs[#seqs + 1] = tonumber(seq) end
+  return seqs
+end
 local now = now_ms()
 local seqs = {}
-for i = 2, #ARGV, 2 do seqs[#seqs + 1] = add(ARGV[i], ARGV[i + 1], now) end
+for i = 4, #ARGV, 2 do seqs[#seqs + 1] = add(ARGV[i], ARGV[i + 1], now) end
+redis.call('SET', done, table.concat(seqs, ','), 'PX', 60000)
 return seqs
 `;
 
 /**
- * ARGV: prefix, owner, limit, leaseMs. Returns nil, or
- * {key, token, until, seqs, bodies, lost}.
+ * ARGV: prefix, owner, limit, leaseMs, nonce. Returns nil, or
+ * {key, token, until, seqs, bodies, lost}. The same owner and nonce again
+ * (sent again after a broken connection lost the answer) hands out the same
+ * lease while it is current, instead of a second one that would hold a key
+ * nobody runs until it expired.
  */
 export const CLAIM = `${PRELUDE}
 local now = now_ms()
+local last = P .. 'c:' .. ARGV[2]
+local before = redis.call('GET', last)
+if before then
+  local sep = string.find(before, '|', 1, true)
+  if string.sub(before, 1, sep - 1) == ARGV[5] then
+    local k = string.sub(before, sep + 1)
+    local s = redis.call('HMGET', sk(k), 'token', 'until', 'seqs', 'owner')
+    if s[4] == ARGV[2] and tonumber(s[2] or '0') > now then
+      local seqs = {}
+      for seq in string.gmatch(s[3], '%d+') do seqs[#seqs + 1] = seq end
+      return {k, tonumber(s[1]), s[2], seqs, hmget_all(REC, seqs), hmget_all(LOST, seqs)}
+    end
+  end
+end
 for _, k in ipairs(redis.call('ZRANGEBYSCORE', WAIT, '-inf', ms(now))) do
   redis.call('ZREM', WAIT, k)
   if redis.call('ZCARD', pk(k)) == 0 then redis.call('DEL', sk(k))
@@ -114,6 +146,7 @@ redis.call('HSET', sk(k), 'token', token, 'until', ms(untl), 'owner', ARGV[2], '
 redis.call('ZREM', READY, k)
 redis.call('ZADD', WAIT, ms(untl), k)
 redis.call('HSET', TURN, k, redis.call('HINCRBY', META, 'turn', 1))
+redis.call('SET', last, ARGV[5] .. '|' .. k, 'PX', ARGV[4])
 return {k, token, ms(untl), seqs, hmget_all(REC, seqs), hmget_all(LOST, seqs)}
 `;
 

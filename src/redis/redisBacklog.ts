@@ -12,14 +12,16 @@ export interface RedisBacklogOptions {
   /**
    * An ioredis client of yours: the store sends its scripts on it and never
    * closes it. Give it an `'error'` listener (ioredis emits connection errors
-   * there) and keep `maxRetriesPerRequest` small, so an outage is reported
-   * instead of queued.
+   * there), keep `maxRetriesPerRequest` small, so an outage is reported
+   * instead of queued, and leave `autoResendUnfulfilledCommands` on (off,
+   * ioredis 6 never settles a command whose connection broke).
    */
   client?: Redis;
   /**
    * A `redis://` or `rediss://` URL: the store makes its own client (5 s
-   * connect timeout, one retry per command, no resend of a command whose
-   * answer was lost) and closes it when the last session closes.
+   * connect timeout, one retry per command, a command whose answer a broken
+   * connection lost sent again, 10 s command timeout) and closes it when the
+   * last session closes.
    */
   url?: string;
   /**
@@ -92,8 +94,11 @@ function ownClient(url: string): Redis {
   const client = new Redis(url, {
     connectTimeout: 5_000,
     maxRetriesPerRequest: 1,
-    // A command whose answer was lost is reported, not sent again: the caller decides (appends may duplicate).
-    autoResendUnfulfilledCommands: false,
+    // A command whose answer a broken connection lost is sent again once it reconnects (ioredis 6
+    // drops such commands unsettled otherwise). Every script is safe to run twice, except that a
+    // repeated append stores its records twice under the same ids, and a repeated claim leaves a
+    // lease that expires unused; a timeout bounds a command that never gets an answer.
+    commandTimeout: 10_000,
     lazyConnect: true,
   });
   // Connection errors are also each command's rejection; unheard here they would crash the process.

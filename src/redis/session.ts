@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { decodeDeadLetter, decodeRecord, encodeRecord, revive } from '../backlog/record.js';
 import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
+import { randomId } from '../durable/randomId.js';
 import { producerRefusal, sessionOwner } from '../shared/session.js';
 import type {
   SharedBacklog,
@@ -96,6 +97,12 @@ export function redisSession(settings: SessionSettings): SharedBacklog {
   const role = settings.options.role ?? 'worker';
   const appends = new Set<Promise<unknown>>();
   let closed = false;
+  // Numbers this session's appends and claims, so a command that ioredis sends again after a
+  // broken connection is recognised by the server and not applied twice.
+  // The random part keeps a restarted process that reuses its owner id from matching old numbers.
+  const nonceBase = randomId();
+  let nonces = 0;
+  const nonce = () => `${nonceBase}.${++nonces}`;
 
   const run = async (what: Operation, args: readonly (string | number)[]): Promise<unknown> => {
     try {
@@ -117,7 +124,7 @@ export function redisSession(settings: SessionSettings): SharedBacklog {
     append(records) {
       if (records.length === 0) return Promise.resolve([]);
       const args = records.flatMap((r) => [r.key, encodeRecord({ ...r, seq: 0 })]);
-      const done = run('append', args).then((seqs) =>
+      const done = run('append', [owner, nonce(), ...args]).then((seqs) =>
         records.map((r, i): BacklogRecord => ({ ...r, seq: Number((seqs as number[])[i]) })),
       );
       const settled = done.then(
@@ -134,7 +141,8 @@ export function redisSession(settings: SessionSettings): SharedBacklog {
     async claim(request) {
       refuseProducer();
       const limit = Math.min(MAX_CLAIM, Math.max(1, request.limit));
-      const reply = await run('claim', [owner, limit, Math.max(1, Math.ceil(request.leaseMs))]);
+      const leaseMs = Math.max(1, Math.ceil(request.leaseMs));
+      const reply = await run('claim', [owner, limit, leaseMs, nonce()]);
       return reply === null ? undefined : claimOf(reply as ClaimReply, owner);
     },
     async dueInMs() {

@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BacklogError, BacklogUnavailableError } from '../../src/index.js';
+import { BacklogError, BacklogUnavailableError, RECORD_FORMAT } from '../../src/index.js';
 import { LAYOUT_VERSION, redisBacklog } from '../../src/redis/index.js';
+import { APPEND, CLAIM } from '../../src/redis/lua.js';
+import { LuaScript } from '../../src/redis/scripts.js';
 import type { SharedBacklog } from '../../src/shared/types.js';
 import { describeWithServers, requireServerUrl, startPrivateRedis } from '../support/servers.js';
 
@@ -104,6 +106,25 @@ describeWithServers(['redis'], 'redisBacklog on a real server', () => {
     await admin.quit();
     await session.append([task('after')]);
     expect((await session.list()).map((r) => r.id)).toEqual(['before', 'after']);
+  });
+
+  it('applies an append or claim sent twice (ioredis resends after a broken connection) once', async () => {
+    const name = prefix();
+    const client = new Redis(requireServerUrl('redis'));
+    await redisBacklog({ client, prefix: name }).open();
+    const append = new LuaScript(APPEND);
+    const body = JSON.stringify({ v: RECORD_FORMAT, ...task('once') });
+    const first = await append.run(client, [name, 'w1', 'n1', 'k', body]);
+    expect(await append.run(client, [name, 'w1', 'n1', 'k', body])).toEqual(first);
+    expect(await client.hlen(`${name}rec`)).toBe(1);
+    await append.run(client, [name, 'w1', 'n2', 'j', body]);
+    const claim = new LuaScript(CLAIM);
+    const lease = (await claim.run(client, [name, 'w1', 1, 60_000, 'n3'])) as unknown[];
+    expect(await claim.run(client, [name, 'w1', 1, 60_000, 'n3'])).toEqual(lease);
+    // A new claim of the same session takes the next key; the first lease is still its own.
+    const next = (await claim.run(client, [name, 'w1', 1, 60_000, 'n4'])) as unknown[];
+    expect([lease[0], next[0]]).toEqual(['k', 'j']);
+    await client.quit();
   });
 
   it('hands out a record it cannot read under no handler, so a worker buries it', async () => {
