@@ -158,7 +158,8 @@ export function parse(argv: readonly string[]): Invocation {
     action: 'command',
     args: {
       command,
-      location: resolve(path),
+      // A server's URL (postgres://…) names a shared store; anything else is a directory.
+      location: isStoreUrl(path) ? path : resolve(path),
       json: values.json === true,
       key: typeof values.key === 'string' ? values.key : undefined,
       limit: limitOf(values.limit),
@@ -166,4 +167,9 @@ export function parse(argv: readonly string[]): Invocation {
       yes: values.yes === true,
     },
   };
+}
+
+/** Whether `location` is a shared store's URL rather than a path. */
+export function isStoreUrl(location: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location);
 }

@@ -4,10 +4,20 @@ import type { BacklogHooks, BacklogStore } from '../backlog/types.js';
 import { BacklogError } from '../errors/BacklogError.js';
 import { BacklogLockedError } from '../errors/BacklogLockedError.js';
 import type { LmdbBacklogOptions } from '../lmdb/lmdbBacklog.js';
-import { CliError, EXIT, type Invocation, type Parsed, PROGRAM, parse, USAGE } from './args.js';
-import { type Context, exportRecords, list, purge, requeueDead, stats } from './commands.js';
+import {
+  CliError,
+  EXIT,
+  type Invocation,
+  isStoreUrl,
+  type Parsed,
+  PROGRAM,
+  parse,
+  USAGE,
+} from './args.js';
+import { type CliStore, runCommand } from './commands.js';
 import { messageOf } from './format.js';
 import { type CliIo, write } from './output.js';
+import { runSharedCli } from './sharedCommand.js';
 import { packageVersion } from './version.js';
 
 export { EXIT, USAGE } from './args.js';
@@ -85,6 +95,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT.ok;
   }
   const args: Parsed = invocation.args;
+  if (isStoreUrl(args.location)) return runSharedCli(args, io);
   const readOnly = args.command === 'stats' || args.command === 'list' || args.command === 'export';
   let store: BacklogStore | undefined;
   let code: number = EXIT.ok;
@@ -107,27 +118,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       },
     };
     const opened = store.open(hooks);
-    const context: Context = { args, store, io, now: (io.now ?? Date.now)() };
-    switch (args.command) {
-      case 'stats':
-        await stats(context);
-        break;
-      case 'list':
-        await list(context);
-        break;
-      case 'export':
-        await exportRecords(context);
-        break;
-      case 'requeue-dead':
-        await requeueDead(context, opened.nextSeq);
-        break;
-      case 'purge': {
-        let pending = 0;
-        for (const count of opened.pendingByKey.values()) pending += count;
-        await purge(context, pending, opened.deadLetters);
-        break;
-      }
-    }
+    const lmdb = store;
+    let seq = opened.nextSeq;
+    const view: CliStore = {
+      location: lmdb.location,
+      stats: () => lmdb.stats(),
+      list: (options) => lmdb.list(options),
+      deadLetters: () => lmdb.deadLetters(),
+      requeueDead: async () => (await lmdb.requeueDead(() => seq++)).length,
+      purge: () => lmdb.purge(),
+    };
+    await runCommand({ args, store: view, io, now: (io.now ?? Date.now)() });
   } catch (error) {
     failure = error;
     code = error instanceof CliError ? error.exitCode : EXIT.error;

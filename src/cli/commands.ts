@@ -1,20 +1,32 @@
 import { RECORD_FORMAT } from '../backlog/record.js';
-import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
+import type { BacklogRecord, BacklogStats, DeadLetter } from '../backlog/types.js';
 import type { Parsed } from './args.js';
 import { ageSince, oneLine, table } from './format.js';
 import { type CliIo, plural, write, writeLines } from './output.js';
 
+/** What the commands read and change: an LMDB store, or a shared store's session. */
+export interface CliStore {
+  readonly location: string;
+  stats(): BacklogStats | Promise<BacklogStats>;
+  list(options?: { key?: string; limit?: number }): BacklogRecord[] | Promise<BacklogRecord[]>;
+  deadLetters(): DeadLetter[] | Promise<DeadLetter[]>;
+  /** Moves every dead letter back to the end of its key; resolves with how many. */
+  requeueDead(): Promise<number>;
+  /** Deletes every pending task and dead letter; resolves with how many records. */
+  purge(): Promise<number>;
+}
+
 /** What every command gets. */
 export interface Context {
   args: Parsed;
-  store: BacklogStore;
+  store: CliStore;
   io: CliIo;
   now: number;
 }
 
 /** `stats`: counts per key, the oldest task's age, dead letters. */
 export async function stats({ args, store, io, now }: Context): Promise<void> {
-  const s = store.stats();
+  const s = await store.stats();
   const keys = Object.keys(s.byKey).sort();
   const oldestAgeMs =
     s.oldestEnqueuedAt === undefined ? null : Math.max(0, now - s.oldestEnqueuedAt);
@@ -48,7 +60,7 @@ export async function stats({ args, store, io, now }: Context): Promise<void> {
 export async function list(context: Context): Promise<void> {
   const { args, store } = context;
   // One more than asked, to tell whether the list was cut.
-  const records = store.list({ key: args.key, limit: args.limit + 1 });
+  const records = await store.list({ key: args.key, limit: args.limit + 1 });
   const shown = records.slice(0, args.limit);
   const more = records.length > args.limit;
   if (args.json) await listJson(context, shown, more);
@@ -107,7 +119,7 @@ async function listJson(
 
 /** `export`: every record as one JSON line each. */
 export async function exportRecords({ args, store, io }: Context): Promise<void> {
-  const records = args.dead ? store.deadLetters() : store.list();
+  const records = args.dead ? await store.deadLetters() : await store.list();
   // The stored format (see encodeRecord), with `seq` kept in the line since no store key holds it.
   await writeLines(
     io.stdout,
@@ -116,22 +128,39 @@ export async function exportRecords({ args, store, io }: Context): Promise<void>
 }
 
 /** `requeue-dead`: every dead letter back to the end of its key. */
-export async function requeueDead({ store, io }: Context, nextSeq: number): Promise<void> {
-  let seq = nextSeq;
-  const revived = await store.requeueDead(() => seq++);
+export async function requeueDead({ store, io }: Context): Promise<void> {
+  const revived = await store.requeueDead();
   await write(
     io.stdout,
-    revived.length === 0
+    revived === 0
       ? `no dead letters in ${store.location}\n`
-      : `requeued ${plural(revived.length, 'dead letter')} in ${store.location}\n`,
+      : `requeued ${plural(revived, 'dead letter')} in ${store.location}\n`,
   );
 }
 
 /** `purge --yes`: deletes every pending task and dead letter. */
-export async function purge({ store, io }: Context, pending: number, dead: number): Promise<void> {
+export async function purge(context: Context): Promise<void> {
+  const { store, io } = context;
+  const { pending, deadLetters: dead } = await store.stats();
   const removed = await store.purge();
   await write(
     io.stdout,
     `purged ${plural(removed, 'record')} (${plural(pending, 'pending task')}, ${plural(dead, 'dead letter')}) from ${store.location}\n`,
   );
+}
+
+/** Runs the command `context.args` names. */
+export async function runCommand(context: Context): Promise<void> {
+  switch (context.args.command) {
+    case 'stats':
+      return stats(context);
+    case 'list':
+      return list(context);
+    case 'export':
+      return exportRecords(context);
+    case 'requeue-dead':
+      return requeueDead(context);
+    case 'purge':
+      return purge(context);
+  }
 }

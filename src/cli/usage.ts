@@ -7,7 +7,8 @@ export const DEFAULT_LIMIT = 50;
 export const USAGE = `Usage: ${PROGRAM} backlog <path> <command> [options]
        ${PROGRAM} --help | --version
 
-Inspects and repairs the durable backlog kept by lmdbBacklog({ path }).
+Inspects and repairs the durable backlog kept by lmdbBacklog({ path }), or a
+fleet's shared backlog given by URL: ${PROGRAM} backlog postgres://user@host/db stats
 
 Commands:
   stats          pending tasks per key, the oldest task's age, dead letters
@@ -27,6 +28,8 @@ Options:
 
 stats, list and export only read, without the lock: they work beside a running
 worker. requeue-dead and purge take the store's lock: stop its worker first.
+A shared store (postgres://…, ?schema=name if not the default) has no lock:
+every command works beside its fleet.
 
 Exit codes: 0 done, 1 failed (message on stderr), 2 bad usage.
 `;

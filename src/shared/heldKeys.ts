@@ -72,6 +72,8 @@ export class HeldKeys {
 
   /** Whether some held key has a record to start. */
   get hasReady(): boolean {
+    // The front key was taken out of the ready order by `prepare`, and is still ready.
+    if (this.front !== undefined && this.startable(this.front)) return true;
     return this.ready.some((held) => this.startable(held));
   }
 

@@ -28,9 +28,9 @@ async function query<R extends pg.QueryResultRow>(sql: string): Promise<R[]> {
 
 describe('postgresBacklog options', () => {
   it('refuses unknown, missing and malformed options by name', () => {
-    expect(() => postgresBacklog({ connectionString: 'postgres://x/y', schma: 'a' } as never)).toThrow(
-      /an unknown option "schma" \(did you mean "schema"\?\)/,
-    );
+    expect(() =>
+      postgresBacklog({ connectionString: 'postgres://x/y', schma: 'a' } as never),
+    ).toThrow(/an unknown option "schma" \(did you mean "schema"\?\)/);
     expect(() => postgresBacklog({} as never)).toThrow(/exactly one of pool and connectionString/);
     expect(() => postgresBacklog({ connectionString: 'mysql://x' })).toThrow(/postgres:\/\/ URL/);
     expect(() => postgresBacklog({ connectionString: 'postgres://x/y', schema: 'a;drop' })).toThrow(
@@ -77,9 +77,15 @@ describe.skipIf(skipPostgres)('postgresBacklog on a real server', () => {
     await session.append([
       { id: 'a', key: 'k', handler: 'send', payload: { n: 1 }, attempts: 0, enqueuedAt: 5 },
     ]);
-    const [row] = await query<{ body: string; key: string }>(`SELECT key, body FROM "${name}".records`);
+    const [row] = await query<{ body: string; key: string }>(
+      `SELECT key, body FROM "${name}".records`,
+    );
     expect(row?.key).toBe('k');
-    expect(JSON.parse(row?.body ?? '{}')).toMatchObject({ v: RECORD_FORMAT, id: 'a', payload: { n: 1 } });
+    expect(JSON.parse(row?.body ?? '{}')).toMatchObject({
+      v: RECORD_FORMAT,
+      id: 'a',
+      payload: { n: 1 },
+    });
     const [options] = await query<{ reloptions: string[] }>(
       `SELECT reloptions FROM pg_class WHERE oid = '"${name}".keys'::regclass`,
     );

@@ -28,7 +28,10 @@ export function switchable(inner: SharedBacklogStore): Switchable {
       const waiting = refusals;
       refusals = [];
       for (const resolve of waiting) resolve();
-      throw new BacklogUnavailableError(inner.location, 'connect ECONNREFUSED (cut off by the test)');
+      throw new BacklogUnavailableError(
+        inner.location,
+        'connect ECONNREFUSED (cut off by the test)',
+      );
     }
     const result = await call();
     const waiting = answers;

@@ -14,7 +14,9 @@ describe('a worker whose shared store is unreachable', () => {
     const cut = switchable(memorySharedBacklog());
     cut.down = true;
     const log = new DeliveryLog();
-    const { worker } = fleetWorker('w1', cut.store, log, () => undefined, { unavailableMs: 60_000 });
+    const { worker } = fleetWorker('w1', cut.store, log, () => undefined, {
+      unavailableMs: 60_000,
+    });
     started.push(worker);
     const failures: Error[] = [];
     worker.on('taskFailed', ({ error }) => failures.push(error));

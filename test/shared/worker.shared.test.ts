@@ -159,8 +159,11 @@ describe('workers on a shared store (memory)', () => {
     }
     await sick.worker.flush();
     await opened;
+    // A commit wakes its claims: with the breaker open it must still claim nothing.
+    sick.worker.enqueue({ handler: 'send', key: 'k0', id: 't6', payload: {} });
+    await sick.worker.flush();
     track(fleetWorker('healthy', store, log));
-    await log.reached(6);
+    await log.reached(7);
     expect(log.entries.every((e) => e.worker === 'healthy')).toBe(true);
     expect(sickCalls).toBe(1);
     for (const key of ['k0', 'k1', 'k2']) {
