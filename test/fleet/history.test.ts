@@ -112,6 +112,15 @@ describe('the fleet history checker', () => {
     expect(checkHistory(repeated)).toEqual([]);
   });
 
+  it('does not let a restart explain a duplicate whose first delivery came after it', () => {
+    const late = [
+      ...good.slice(0, 8),
+      { type: 'fault', kind: 'restart' } as const,
+      ...good.slice(8),
+    ];
+    expect(kinds([...late, deliver('w2', 'p1', 1, 'k')])).toEqual(['duplicate']);
+  });
+
   it("does not let another worker's fault, or a fault after the repeat, explain a duplicate", () => {
     const unrelated = [...good, { type: 'fault', kind: 'kill', worker: 'w9' } as const];
     expect(kinds([...unrelated, deliver('w2', 'p1', 1, 'k')])).toEqual(['duplicate']);

@@ -38,11 +38,13 @@ export interface DeliverEvent {
 
 /**
  * Something that may make the fleet deliver a task again: a worker SIGKILLed
- * or paused past its lease (`worker` set), or a server restart (no worker).
+ * or paused past its lease (`worker` set), or a server restart (no worker),
+ * logged when it begins (`restart`) and once the server answers again
+ * (`restarted`): runs in between may have lost their outcome or their lease.
  */
 export interface FaultEvent {
   readonly type: 'fault';
-  readonly kind: 'kill' | 'pause' | 'lease-lost' | 'restart';
+  readonly kind: 'kill' | 'pause' | 'lease-lost' | 'restart' | 'restarted';
   readonly worker?: string;
 }
 
@@ -162,8 +164,12 @@ function checkOrder(
 
 /**
  * A task delivered more than once must be so under one id, and only where a
- * fault explains it: a server restart before the repeat, or a kill, pause or
- * lost lease of a worker that delivered it, logged before the repeat.
+ * fault explains it, logged before the repeat: a server restart that had not
+ * yet finished when it was delivered before (that run's outcome or its lease
+ * may have been lost with the server); a
+ * kill, pause or lost lease of a worker after that worker delivered it (its
+ * run died or its lease ran out); or the repeat is by the paused worker
+ * itself, running late what it had claimed before its pause.
  */
 function checkDuplicates(
   events: readonly HistoryEvent[],
@@ -174,16 +180,20 @@ function checkDuplicates(
     (entry): entry is [number, FaultEvent] => entry[1].type === 'fault',
   );
   for (const [id, deliveries] of byId) {
-    const workers = new Set(deliveries.map((d) => d.event.worker));
     for (const repeat of deliveries.slice(1)) {
-      const explained = faults.some(
-        ([index, fault]) =>
-          index < repeat.index && (fault.worker === undefined || workers.has(fault.worker)),
-      );
+      const explained = faults.some(([at, fault]) => {
+        if (at > repeat.index) return false;
+        if (fault.worker === repeat.event.worker) return true;
+        return deliveries.some(
+          (earlier) =>
+            earlier.index < at &&
+            (fault.worker === undefined || earlier.event.worker === fault.worker),
+        );
+      });
       if (!explained) {
         violations.push({
           kind: 'duplicate',
-          message: `${id} delivered again by ${repeat.event.worker} with no kill, pause, lease loss or restart before it`,
+          message: `${id} delivered again by ${repeat.event.worker} with no kill, pause, lease loss or restart to explain it`,
         });
       }
     }
