@@ -12,13 +12,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import {
   describeWithServers,
+  type OwnServers,
   requireServerUrl,
   restartServer,
   type ServerKind,
   serversControllable,
+  startOwnServers,
 } from '../support/servers.js';
 import { condition, kill, type Member, pause, startMember } from './fleet.js';
 import { checkHistory, logEvent, readHistory } from './history.js';
@@ -37,14 +39,25 @@ afterEach(async () => {
   }
 });
 
+// Where .ci/servers started the servers, this file restarts servers of its own: restarting the
+// shared ones would pull them from under the test files that run beside it.
+let own: OwnServers | undefined;
+beforeAll(async () => {
+  if (serversControllable()) own = await startOwnServers();
+}, 60_000);
+afterAll(async () => {
+  await own?.stop();
+});
+const urlOf = (kind: ServerKind): string => own?.urls[kind] ?? requireServerUrl(kind);
+
 let made = 0;
 /** A fresh location on the server: its own key prefix or schema. */
 function location(kind: ServerKind): MemberSettings['store'] {
   made++;
   const tag = `fleet_${process.pid}_${made}`;
   return kind === 'redis'
-    ? { kind, url: requireServerUrl('redis'), prefix: `xsw-${tag}:` }
-    : { kind, url: requireServerUrl('postgres'), schema: `xsw_${tag}` };
+    ? { kind, url: urlOf('redis'), prefix: `xsw-${tag}:` }
+    : { kind, url: urlOf('postgres'), schema: `xsw_${tag}` };
 }
 
 async function dropLocation(store: MemberSettings['store']): Promise<void> {
@@ -103,9 +116,9 @@ async function runFleet(
         pausedMember.child.send({ type: 'go' });
         resume = undefined;
       }
-      if (deliveries === TASKS && restart === undefined && serversControllable()) {
+      if (deliveries === TASKS && restart === undefined && own !== undefined) {
         logEvent(log, { type: 'fault', kind: 'restart' });
-        restart = restartServer(kind).then(() =>
+        restart = restartServer(kind, own.dir).then(() =>
           logEvent(log, { type: 'fault', kind: 'restarted' }),
         );
       }

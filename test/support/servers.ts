@@ -80,26 +80,69 @@ export function serversControllable(env: NodeJS.ProcessEnv = process.env): boole
   return Boolean(env.XSW_SERVERS_DIR && env.XSW_SERVERS_CTL);
 }
 
-function serversDir(): string {
-  const dir = process.env.XSW_SERVERS_DIR;
-  if (!dir || !process.env.XSW_SERVERS_CTL) {
+function serversDir(dir?: string): string {
+  const found = dir ?? process.env.XSW_SERVERS_DIR;
+  if (!found || !process.env.XSW_SERVERS_CTL) {
     throw new Error(
       'XSW_SERVERS_DIR is not set: only servers started by .ci/servers can be restarted or measured',
     );
   }
-  return dir;
+  return found;
 }
 
-/** Stops `kind`'s server and starts it again on the same port and data (`.ci/servers restart`). */
-export async function restartServer(kind: ServerKind): Promise<void> {
-  const dir = serversDir();
-  await promisify(execFile)('bash', [process.env.XSW_SERVERS_CTL as string, 'restart', dir, kind]);
+/**
+ * Stops `kind`'s server and starts it again on the same port and data
+ * (`.ci/servers restart`): the shared ones, or those of `dir` (see
+ * {@link startOwnServers}).
+ */
+export async function restartServer(kind: ServerKind, dir?: string): Promise<void> {
+  const where = serversDir(dir);
+  await promisify(execFile)('bash', [
+    process.env.XSW_SERVERS_CTL as string,
+    'restart',
+    where,
+    kind,
+  ]);
+}
+
+/** A pair of servers of one test file's own, started by `.ci/servers` in their own directory. */
+export interface OwnServers {
+  readonly dir: string;
+  readonly urls: Record<ServerKind, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a PostgreSQL and a Redis of this test file's own with `.ci/servers`
+ * (only where it started the shared ones, so their binaries are there): for
+ * a test that restarts a server, which must not pull the shared ones from
+ * under the test files running beside it.
+ */
+export async function startOwnServers(): Promise<OwnServers> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const control = process.env.XSW_SERVERS_CTL;
+  if (!control)
+    throw new Error('XSW_SERVERS_CTL is not set: .ci/servers did not start the servers here');
+  const dir = mkdtempSync(path.join(tmpdir(), 'xsw-own-servers-'));
+  await promisify(execFile)('bash', [control, 'start', dir]);
+  const env = readFileSync(path.join(dir, 'env'), 'utf8');
+  const value = (name: string) => new RegExp(`^export ${name}=(.*)$`, 'm').exec(env)?.[1] ?? '';
+  return {
+    dir,
+    urls: { postgres: value('XSW_POSTGRES_URL'), redis: value('XSW_REDIS_URL') },
+    stop: async () => {
+      await promisify(execFile)('bash', [control, 'stop', dir]);
+    },
+  };
 }
 
 /** The pid of `kind`'s server process (PostgreSQL: the postmaster). */
-export function serverPid(kind: ServerKind): number {
-  const dir = serversDir();
-  const file = kind === 'redis' ? `${dir}/redis/redis.pid` : `${dir}/postgres/data/postmaster.pid`;
+export function serverPid(kind: ServerKind, dir?: string): number {
+  const where = serversDir(dir);
+  const file =
+    kind === 'redis' ? `${where}/redis/redis.pid` : `${where}/postgres/data/postmaster.pid`;
   // postmaster.pid's first line is the pid; redis.pid holds only the pid.
   return Number.parseInt(readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
 }
