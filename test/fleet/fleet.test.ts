@@ -176,13 +176,13 @@ for (const kind of ['redis', 'postgres'] as const) {
     it('delivers every flushed task, per key in order, through a SIGKILL, a SIGSTOP past the lease and a server restart', async () => {
       const { log, redelivered } = await runFleet(kind);
       const events = readHistory(log);
-      expect(checkHistory(events)).toEqual([]);
+      expect(checkHistory(events), `the history at ${log}`).toEqual([]);
       // The faults happened: both held tasks ran again on another worker, and (where the
-      // servers are ours to restart) the server restarted mid-run.
+      // .ci/servers can start servers of this file's own) the server restarted mid-run.
       expect([...redelivered.keys()]).toEqual(expect.arrayContaining(['p1-20', 'p1-60']));
       const faults = events.filter((e) => e.type === 'fault').map((e) => e.kind);
       expect(faults).toEqual(expect.arrayContaining(['kill', 'pause']));
-      if (serversControllable()) expect(faults).toContain('restart');
+      if (own !== undefined) expect(faults).toContain('restart');
     }, 120_000);
   });
 }

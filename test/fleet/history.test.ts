@@ -103,6 +103,12 @@ describe('the fleet history checker', () => {
     expect(checkHistory(late)).toEqual([]);
   });
 
+  it('allows a paused worker that woke up late to deliver first what another then delivered', () => {
+    const late = [...good.slice(0, 12), { type: 'fault', kind: 'pause', worker: 'w3' } as const];
+    late.push(deliver('w3', 'p1', 1, 'k'), deliver('w2', 'p1', 1, 'k'));
+    expect(checkHistory(late)).toEqual([]);
+  });
+
   it('allows a duplicate after a server restart', () => {
     const repeated = [
       ...good,
@@ -112,13 +118,14 @@ describe('the fleet history checker', () => {
     expect(checkHistory(repeated)).toEqual([]);
   });
 
-  it('does not let a restart explain a duplicate whose first delivery came after it', () => {
-    const late = [
-      ...good.slice(0, 8),
-      { type: 'fault', kind: 'restart' } as const,
-      ...good.slice(8),
-    ];
+  it('does not let a restart explain a duplicate first delivered after the server was back', () => {
+    const restart = { type: 'fault', kind: 'restart' } as const;
+    const restarted = { type: 'fault', kind: 'restarted' } as const;
+    const late = [...good.slice(0, 8), restart, restarted, ...good.slice(8)];
     expect(kinds([...late, deliver('w2', 'p1', 1, 'k')])).toEqual(['duplicate']);
+    // Delivered while the server was still restarting: its outcome may have been lost.
+    const during = [...good.slice(0, 8), restart, ...good.slice(8), restarted];
+    expect(kinds([...during, deliver('w2', 'p1', 1, 'k')])).toEqual([]);
   });
 
   it("does not let another worker's fault, or a fault after the repeat, explain a duplicate", () => {

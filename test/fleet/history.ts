@@ -165,11 +165,12 @@ function checkOrder(
 /**
  * A task delivered more than once must be so under one id, and only where a
  * fault explains it, logged before the repeat: a server restart that had not
- * yet finished when it was delivered before (that run's outcome or its lease
- * may have been lost with the server); a
- * kill, pause or lost lease of a worker after that worker delivered it (its
- * run died or its lease ran out); or the repeat is by the paused worker
- * itself, running late what it had claimed before its pause.
+ * yet finished when the task was delivered before (that run's outcome or its
+ * lease may have been lost with the server); or a kill, pause or lost lease
+ * of a worker that took part: the repeating worker itself (a paused worker
+ * running late what it had claimed), or one that delivered the task before
+ * the repeat (its run died, or it woke up late with a claim whose lease had
+ * run out meanwhile).
  */
 function checkDuplicates(
   events: readonly HistoryEvent[],
@@ -177,18 +178,22 @@ function checkDuplicates(
 ): Violation[] {
   const violations: Violation[] = [];
   const faults = [...events.entries()].filter(
-    (entry): entry is [number, FaultEvent] => entry[1].type === 'fault',
+    (entry): entry is [number, FaultEvent] =>
+      entry[1].type === 'fault' && entry[1].kind !== 'restarted',
   );
+  /** Where the restart that began at `at` was logged as finished (the end of the log if never). */
+  const restartEnd = (at: number): number => {
+    const end = events.findIndex((e, i) => i > at && e.type === 'fault' && e.kind === 'restarted');
+    return end < 0 ? events.length : end;
+  };
   for (const [id, deliveries] of byId) {
     for (const repeat of deliveries.slice(1)) {
+      const before = deliveries.filter((d) => d.index < repeat.index);
       const explained = faults.some(([at, fault]) => {
         if (at > repeat.index) return false;
+        if (fault.kind === 'restart') return before.some((d) => d.index < restartEnd(at));
         if (fault.worker === repeat.event.worker) return true;
-        return deliveries.some(
-          (earlier) =>
-            earlier.index < at &&
-            (fault.worker === undefined || earlier.event.worker === fault.worker),
-        );
+        return before.some((d) => d.event.worker === fault.worker);
       });
       if (!explained) {
         violations.push({
