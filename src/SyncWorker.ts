@@ -9,7 +9,6 @@ import { WorkerShutdownError } from './errors/WorkerShutdownError.js';
 import type { LatencyTracker } from './LatencyTracker.js';
 import type { Logger } from './logger.js';
 import { refuseUnknownOptions } from './optionNames.js';
-import { isSharedStore } from './shared/types.js';
 import type { DurableHandlers, DurableTaskFor, DurableTaskInput, SyncTask } from './task.js';
 import { taskKind, validateDurableTask, validateTask } from './taskValidation.js';
 import { delayMs, optionsObject } from './validate.js';
@@ -19,6 +18,7 @@ import {
   connectBreaker,
   connectTracker,
   durableSourceFor,
+  openOwnStore,
   reportCorrupt,
   type WorkerParts,
   withDrain,
@@ -114,9 +114,7 @@ export class SyncWorker<
     // Last: nothing after this may throw, or the store's lock would stay held.
     // Closures here capture only what they need: one that captured `settings` would keep it alive.
     const location = settings.durable?.store.location ?? 'memory';
-    // A shared store is opened by its queue, in the background: it is a server.
-    const ownStore = settings.durable?.store;
-    const opened = (isSharedStore(ownStore) ? undefined : ownStore)?.open({
+    const opened = openOwnStore(settings)?.open({
       onCorrupt: (letter) =>
         reportCorrupt(letter, location, this.#logger, this.#fates, this.#durable),
       onWriteError: (error) => this.#logger.error?.(`${OWNER}: a backlog write failed`, error),
@@ -131,18 +129,12 @@ export class SyncWorker<
     this.#lifecycle.attach(this.actor.system.get('worker') as LifecycleActor);
     this.breaker = connectBreaker(settings, this.actor, resume.from);
     this.latencyTracker = connectTracker(settings, this.actor);
-    this.#durable = durableSourceFor(
-      settings,
-      opened,
-      this.actor,
-      this.#fates,
-      {
-        onRunnable: () => this.#durableRunnable(),
-        onNotKept: (records, error) => this.#fates.notKept(records, error),
-        onWriteSettled: () => this.#drain.lookAgain(),
-      },
-      { breaker: this.breaker, lifecycle: this.#lifecycle },
-    );
+    const fleet = { breaker: this.breaker, lifecycle: this.#lifecycle };
+    this.#durable = durableSourceFor(settings, opened, this.actor, this.#fates, fleet, {
+      onRunnable: () => this.#durableRunnable(),
+      onNotKept: (records, error) => this.#fates.notKept(records, error),
+      onWriteSettled: () => this.#drain.lookAgain(),
+    });
     this.#parts = withDrain(settings, {
       closures,
       durable: this.#durable,
@@ -204,7 +196,8 @@ export class SyncWorker<
   /**
    * Resolves once every durable task accepted so far is durable in the
    * backlog (at once without one). Rejects with a `BacklogFullError` when the
-   * store refused some of them; those tasks also got `taskFailed`.
+   * store refused some of them (a `BacklogUnavailableError` when a shared store
+   * stayed unreachable); those tasks also got `taskFailed`.
    */
   flush(): Promise<void> {
     return this.#durable?.queue.flush() ?? Promise.resolve();

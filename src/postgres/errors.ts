@@ -29,7 +29,7 @@ export function isUnreachable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || isOutage(code))) return true;
   // pg's own messages for a connection that ended under a query or never opened.
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+  return /Connection terminated|connection timeout|Query read timeout|Client has encountered a connection error|not queryable/i.test(
     error.message,
   );
 }

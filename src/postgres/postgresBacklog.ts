@@ -17,8 +17,8 @@ export interface PostgresBacklogOptions {
   pool?: pg.Pool;
   /**
    * A connection string (`postgres://user:pass@host:5432/db`): the store
-   * makes its own pool (up to 10 connections, 5 s connect timeout, TCP
-   * keep-alive) and ends it when the last session closes.
+   * makes its own pool (up to 10 connections, 5 s connect timeout, 10 s
+   * query timeout, TCP keep-alive) and ends it when the last session closes.
    */
   connectionString?: string;
   /** The schema holding the store's tables; created on first open. Default `xstate_sync_worker`. */
@@ -106,6 +106,8 @@ export function postgresBacklog(options: PostgresBacklogOptions): SharedBacklogS
         connectionString: settings.connectionString,
         max: 10,
         connectionTimeoutMillis: 5_000,
+        // A cut network may drop packets without a reset: no answer in 10 s counts as unreachable.
+        query_timeout: 10_000,
         keepAlive: true,
       });
       // Idle clients' errors (a server restart) would otherwise be thrown; the next query reconnects.

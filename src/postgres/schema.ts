@@ -94,7 +94,7 @@ function functionsV1(s: string): string[] {
       'p_owner text, p_limit int, p_lease_ms float8',
       'TABLE(o_key text, o_token bigint, o_until float8, o_seq bigint, o_lost int, o_body text)',
       `DECLARE v_now timestamptz := clock_timestamp(); v_key ${s}.keys%ROWTYPE;
-         v_token bigint; v_until timestamptz; v_through bigint;
+         v_token bigint; v_until timestamptz; v_through bigint; v_limit int;
        BEGIN
        SELECT * INTO v_key FROM ${s}.keys k
          WHERE k.pending > 0 AND (k.lease_until IS NULL OR k.lease_until <= v_now)
@@ -108,12 +108,15 @@ function functionsV1(s: string): string[] {
        END IF;
        v_token := nextval('${s}.token_seq');
        v_until := v_now + p_lease_ms * interval '1 millisecond';
+       -- A head that lost a lease runs alone: what follows it is not counted again if it kills its worker.
+       SELECT CASE WHEN r.lost_leases > 0 THEN 1 ELSE greatest(1, p_limit) END INTO v_limit
+         FROM ${s}.records r WHERE r.key = v_key.key ORDER BY r.seq LIMIT 1;
        SELECT max(h.seq) INTO v_through FROM (SELECT r.seq FROM ${s}.records r
-         WHERE r.key = v_key.key ORDER BY r.seq LIMIT p_limit) h;
+         WHERE r.key = v_key.key ORDER BY r.seq LIMIT v_limit) h;
        UPDATE ${s}.keys k SET lease_owner = p_owner, lease_token = v_token, lease_until = v_until,
          lease_through = v_through, turn = nextval('${s}.turn_seq') WHERE k.key = v_key.key;
        RETURN QUERY SELECT v_key.key, v_token, ${ms('v_until')}, r.seq, r.lost_leases, r.body
-         FROM ${s}.records r WHERE r.key = v_key.key ORDER BY r.seq LIMIT p_limit;
+         FROM ${s}.records r WHERE r.key = v_key.key AND r.seq <= v_through ORDER BY r.seq;
      END`,
     ),
     fn(

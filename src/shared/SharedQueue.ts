@@ -111,7 +111,11 @@ export class SharedQueue implements DurableTasks {
 
   /** While the store is unreachable delivery pauses: an outcome could not be recorded. */
   prepare(_oldest: boolean): boolean {
-    return this.link.available && this.keys.prepare();
+    if (!this.link.available) return false;
+    for (const held of this.keys.expired(this.settings.clock.now(), this.settings.leaseMs)) {
+      this.lost(held, 'expired here');
+    }
+    return this.keys.prepare();
   }
 
   peek(): BacklogRecord | undefined {
@@ -135,8 +139,7 @@ export class SharedQueue implements DurableTasks {
     const batch = Array.isArray(records) ? records : [records as BacklogRecord];
     const held = this.heldFor(batch[0] as BacklogRecord);
     if (held === undefined) return; // its lease was lost: the late outcome changes nothing
-    const more = this.keys.ended(held);
-    if (!more) this.keys.drop(held);
+    const more = this.endRun(held);
     const seqs = batch.map((r) => r.seq);
     this.ops.run(held, 'ack', () => this.session.ack(held.lease, seqs, { release: !more }));
     if (!more) this.claimer.wake();
@@ -162,8 +165,7 @@ export class SharedQueue implements DurableTasks {
     const letter: DeadLetter = { ...record, deadAt: Date.now(), reason: error.message };
     const held = this.heldFor(record);
     if (held === undefined) return letter;
-    const more = this.keys.ended(held);
-    if (!more) this.keys.drop(held);
+    const more = this.endRun(held);
     this.ops.run(held, 'bury', () => this.session.bury(held.lease, [letter], { release: !more }));
     if (!more) this.claimer.wake();
     return letter;
@@ -229,6 +231,17 @@ export class SharedQueue implements DurableTasks {
     );
     this.keys.drop(held);
     this.claimer.wake();
+  }
+
+  /**
+   * The run on `held` ended with an outcome; whether the worker keeps the key
+   * for its next records. It does not while its breaker is open or it is
+   * stopping: the key goes back, first in its key, for another worker.
+   */
+  private endRun(held: HeldKey): boolean {
+    const more = this.keys.ended(held) && this.settings.mayClaim();
+    if (!more) this.keys.drop(held);
+    return more;
   }
 
   private giveBack(held: HeldKey): void {

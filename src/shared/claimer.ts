@@ -69,6 +69,8 @@ export class Claimer {
     if (!link.available || keys.size >= settings.concurrency || !settings.mayClaim()) return;
     this.claiming = true;
     const request = { limit: settings.claimLimit, leaseMs: settings.leaseMs };
+    // Before the request: the store's lease cannot have started earlier than this.
+    const asked = settings.clock.now();
     session.claim(request).then(
       (claim) => {
         this.claiming = false;
@@ -84,7 +86,7 @@ export class Claimer {
           this.host.found();
           return;
         }
-        keys.add(claim, settings.clock.now());
+        keys.add(claim, asked);
         this.armRenewal();
         this.pollMs = POLL_MIN_MS;
         this.host.claimed();

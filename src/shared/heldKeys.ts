@@ -70,6 +70,20 @@ export class HeldKeys {
     return this.byKey.get(held.lease.key) === held;
   }
 
+  /**
+   * Held keys not running whose lease has run out by this worker's clock
+   * since the store last confirmed it (the process was paused, or renewals
+   * went unanswered): starting their records could run them beside their
+   * next holder.
+   */
+  expired(now: number, leaseMs: number): HeldKey[] {
+    const out: HeldKey[] = [];
+    for (const held of this.byKey.values()) {
+      if (held.running === 0 && now - held.confirmedAt >= leaseMs) out.push(held);
+    }
+    return out;
+  }
+
   /** Whether some held key has a record to start. */
   get hasReady(): boolean {
     // The front key was taken out of the ready order by `prepare`, and is still ready.

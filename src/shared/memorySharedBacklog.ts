@@ -159,7 +159,10 @@ class SharedMemory {
       const stored = key.records.get(seq);
       if (stored !== undefined) stored.lostLeases++;
     }
-    const head = [...key.records.values()].slice(0, Math.max(1, limit));
+    const first = key.records.values().next().value as Stored;
+    // A head that lost a lease runs alone: what follows it is not counted again if it kills its worker.
+    const size = first.lostLeases > 0 ? 1 : Math.max(1, limit);
+    const head = [...key.records.values()].slice(0, size);
     const lease: Lease = {
       owner,
       token: this.token++,

@@ -8,6 +8,9 @@ import type { SharedQueueHost } from './queueSettings.js';
 import { SharedQueue } from './SharedQueue.js';
 import type { SharedBacklogStore } from './types.js';
 
+/** Records a claim asks for at least: per key they still run one at a time, in order. */
+const RECORDS_PER_CLAIM = 4;
+
 /** What a worker on a shared store decides with: its own breaker and lifecycle. */
 export interface FleetParts {
   breaker: CircuitBreaker | undefined;
@@ -30,13 +33,14 @@ export function sharedSourceFor(
   const durable = settings.durable as NonNullable<WorkerSettings['durable']>;
   const shared = settings.shared as NonNullable<WorkerSettings['shared']>;
   const batchSizes = Object.values(durable.handlers).map((h) => h.batchSize ?? 1);
+  // A few records per claim even for one-task handlers: one claim then serves several tasks.
   const { breaker, lifecycle } = parts;
   const queue = new SharedQueue({
     store,
     owner: `${settings.name}-${randomId()}`,
     producerOnly: shared.producerOnly,
     concurrency: settings.concurrency,
-    claimLimit: Math.max(1, ...batchSizes),
+    claimLimit: Math.max(RECORDS_PER_CLAIM, ...batchSizes),
     leaseMs: shared.leaseMs,
     unavailableMs: shared.unavailableMs,
     maxQueue: settings.maxQueue,

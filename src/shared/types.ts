@@ -137,7 +137,10 @@ export interface SharedBacklog {
    * has pending records, no current lease, and its retry time (store clock) has
    * passed. At most one current lease exists per key. Claiming a key whose
    * previous lease EXPIRED without an outcome adds 1 to `lostLeases` of the
-   * records that lease was given. Rejects for a producer session.
+   * records that lease was given (and still pending). A head record whose
+   * `lostLeases` is above 0 is handed out ALONE, whatever the limit, so a
+   * record that kills its worker does not count lost leases on the innocent
+   * records behind it. Rejects for a producer session.
    */
   claim(request: ClaimRequest): Promise<SharedClaim | undefined>;
   /**

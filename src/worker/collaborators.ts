@@ -2,7 +2,7 @@ import type { ActorRefFrom } from 'xstate';
 import type { breakerMachine } from '../../machines/breaker.machine.js';
 import type { backlogMachine } from '../../machines/projections/backlog.machine.js';
 import type { latencyMachine } from '../../machines/projections/latency.machine.js';
-import type { BacklogOpened, DeadLetter } from '../backlog/types.js';
+import type { BacklogOpened, BacklogStore, DeadLetter } from '../backlog/types.js';
 import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import { CircuitBreaker } from '../CircuitBreaker.js';
 import { DurableQueue, type DurableQueueHost } from '../durable/DurableQueue.js';
@@ -51,6 +51,15 @@ export function connectTracker(
 }
 
 /**
+ * The single-owner store the worker opens itself, in its constructor; none
+ * for a shared store, which its queue opens in the background (it is a server).
+ */
+export function openOwnStore(settings: WorkerSettings): BacklogStore | undefined {
+  const store = settings.durable?.store;
+  return isSharedStore(store) ? undefined : store;
+}
+
+/**
  * The durable tasks' source over the store the worker opened, or none without
  * a backlog; over a shared store (which it opens in the background), the
  * fleet's source, whose claims `fleet` (the worker's breaker and lifecycle) decides.
@@ -60,8 +69,8 @@ export function durableSourceFor(
   opened: BacklogOpened | undefined,
   root: SyncWorkerActor,
   fates: Fates,
-  host: DurableQueueHost,
   fleet: FleetParts,
+  host: DurableQueueHost,
 ): DurableSource | undefined {
   const durable = settings.durable;
   if (durable === undefined) return undefined;

@@ -92,6 +92,22 @@ describe.skipIf(skipPostgres)('postgresBacklog on a real server', () => {
     expect(options?.reloptions).toContain('autovacuum_vacuum_scale_factor=0');
   });
 
+  it('borrows from a pool it is given, and leaves it open when its sessions close', async () => {
+    const pool = new pg.Pool({ connectionString: postgresUrl(), max: 2 });
+    pool.on('error', () => undefined);
+    try {
+      const store = postgresBacklog({ pool, schema: schema() });
+      const session = await store.open();
+      await session.append([
+        { id: 'a', key: 'k', handler: 'send', payload: {}, attempts: 0, enqueuedAt: 5 },
+      ]);
+      await session.close();
+      expect((await pool.query('SELECT 1 AS one')).rows[0]).toEqual({ one: 1 });
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('refuses a schema newer than it knows', async () => {
     const name = schema();
     sessions.push(await postgresBacklog({ connectionString: postgresUrl(), schema: name }).open());

@@ -181,13 +181,31 @@ export function sharedStoreContract(
       if (lost === undefined) throw new Error('no claim');
       await harness.advance(PAST_SHORT_LEASE_MS);
       expect(await a.renew(lost.lease, LONG_LEASE_MS)).toBe(false);
+      // A head that lost a lease comes alone, whatever the limit.
       const again = await b.claim({ limit: 3, leaseMs: LONG_LEASE_MS });
-      expect(ids(again?.records ?? [])).toEqual(['head', 'second', 'third']);
-      expect(again?.records.map((r) => r.lostLeases)).toEqual([1, 1, 0]);
+      expect(ids(again?.records ?? [])).toEqual(['head']);
+      expect(again?.records[0]?.lostLeases).toBe(1);
       expect(again?.lease.token).toBeGreaterThan(lost.lease.token);
+      expect((await b.list()).map((r) => r.lostLeases)).toEqual([1, 1, 0]);
       // The expired holder comes back late: its outcome changes nothing.
       expect(await a.ack(lost.lease, [(lost.records[0] as BacklogRecord).seq])).toBe(false);
       expect((await a.stats()).pending).toBe(3);
+    });
+
+    it('counts a lost lease only on what the lease was given: a head that killed its worker runs alone', async () => {
+      const a = await open();
+      await a.append([task('k', 'killer'), task('k', 'innocent')]);
+      for (let lost = 1; lost <= 3; lost++) {
+        const claim = await a.claim({ limit: 2, leaseMs: SHORT_LEASE_MS });
+        expect(ids(claim?.records ?? [])).toEqual(lost === 1 ? ['killer', 'innocent'] : ['killer']);
+        await harness.advance(PAST_SHORT_LEASE_MS);
+      }
+      const last = await a.claim({ limit: 2, leaseMs: LONG_LEASE_MS });
+      expect(last?.records.map((r) => [r.id, r.lostLeases])).toEqual([['killer', 3]]);
+      expect((await a.list()).map((r) => [r.id, r.lostLeases])).toEqual([
+        ['killer', 3],
+        ['innocent', 1],
+      ]);
     });
 
     it('renews a current lease past its first expiry', async () => {

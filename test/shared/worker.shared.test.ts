@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
 import type { BacklogRecord } from '../../src/backlog/types.js';
 import { NonRetryableError, type SyncWorker } from '../../src/index.js';
 import { memorySharedBacklog } from '../../src/shared/memorySharedBacklog.js';
@@ -123,7 +124,7 @@ describe('workers on a shared store (memory)', () => {
       now += 5_000;
     }
     const log = new DeliveryLog();
-    const { deadLetters } = track(
+    const { worker, deadLetters } = track(
       fleetWorker('w1', store, log, () => undefined, { retry: { maxLostLeases: 2 } }),
     );
     await log.reached(1);
@@ -133,6 +134,97 @@ describe('workers on a shared store (memory)', () => {
     expect(deadLetters[0]?.error).toBeInstanceOf(NonRetryableError);
     expect(deadLetters[0]?.error.message).toMatch(/lease was lost 2 times.*maxLostLeases 2/);
     expect((await killer.deadLetters())[0]?.id).toBe('poison');
+    // Requeued, it starts a fresh life: no lost leases, and this time it is delivered.
+    expect(await worker.requeueDeadLetters()).toBe(1);
+    await log.reached(2);
+    expect(log.idsOf('k')).toEqual(['fine', 'poison']);
+  });
+
+  it('starts nothing more on a key whose lease ran out by its own clock with no renewal answered', async () => {
+    const inner = memorySharedBacklog({ now: () => 0 });
+    // Renewals are never answered (a paused process, a cut network): the store's side is frozen.
+    const store = {
+      ...inner,
+      open: async (options?: Parameters<typeof inner.open>[0]) => ({
+        ...(await inner.open(options)),
+        renew: () => new Promise<boolean>(() => {}),
+      }),
+    };
+    const clock = new SimulatedClock();
+    const log = new DeliveryLog();
+    const first = gate();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const warnings: string[] = [];
+    const { worker } = track(
+      fleetWorker(
+        'paused',
+        store,
+        log,
+        async (_payload, context) => {
+          if (context.id !== 'first') return;
+          started();
+          await first.opened;
+        },
+        { clock, leaseMs: 300, logger: { warn: (message: string) => warnings.push(message) } },
+      ),
+    );
+    worker.enqueue({ handler: 'send', key: 'k', id: 'first', payload: {} });
+    worker.enqueue({ handler: 'send', key: 'k', id: 'second', payload: {} });
+    await running;
+    clock.increment(300);
+    first.open();
+    await log.reached(1);
+    await worker.onIdle();
+    expect(log.idsOf('k')).toEqual(['first']);
+    expect(warnings.join('\n')).toMatch(/lost the lease on key "k" \(expired here\)/);
+    const session = await inner.open();
+    expect((await session.list()).map((r) => r.id)).toEqual(['second']);
+  });
+
+  it('renews its lease while a handler runs longer than the lease', async () => {
+    let now = 1_000_000;
+    const inner = memorySharedBacklog({ now: () => now });
+    const leaseMs = 300;
+    // Each renewal the worker sends moves the store's clock on by half a lease, before it lands.
+    let renewals = 0;
+    let renewedEnough!: () => void;
+    const enough = new Promise<void>((resolve) => {
+      renewedEnough = resolve;
+    });
+    const store = {
+      ...inner,
+      open: async (options?: Parameters<typeof inner.open>[0]) => {
+        const session = await inner.open(options);
+        return {
+          ...session,
+          renew: (lease: Parameters<typeof session.renew>[0], ms: number) => {
+            now += leaseMs / 2;
+            const took = session.renew(lease, ms);
+            if (++renewals === 6) renewedEnough();
+            return took;
+          },
+        };
+      },
+    };
+    const log = new DeliveryLog();
+    const warnings: string[] = [];
+    const { worker } = track(
+      fleetWorker('slow', store, log, () => enough, {
+        leaseMs,
+        logger: { warn: (message: string) => warnings.push(message) },
+      }),
+    );
+    worker.enqueue({ handler: 'send', key: 'k', id: 'long', payload: {} });
+    await enough; // three leases' time has passed on the store's clock
+    const other = await inner.open();
+    expect(await other.claim({ limit: 1, leaseMs })).toBeUndefined();
+    await log.reached(1);
+    await worker.onIdle();
+    expect(await other.stats()).toMatchObject({ pending: 0 });
+    expect(warnings).toEqual([]);
   });
 
   it('gives back what it holds and claims nothing while its own breaker is open', async () => {
@@ -170,6 +262,36 @@ describe('workers on a shared store (memory)', () => {
       const ids = log.idsOf(key);
       expect(ids).toEqual([...ids].sort());
     }
+  });
+
+  it('gives its key back after the run in flight when it stops, for another worker to go on', async () => {
+    const store = memorySharedBacklog();
+    const log = new DeliveryLog();
+    const first = gate();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const { worker } = fleetWorker('leaving', store, log, async (_payload, context) => {
+      if (context.id !== 't0') return;
+      started();
+      await first.opened;
+    });
+    for (let i = 0; i < 4; i++)
+      worker.enqueue({ handler: 'send', key: 'k', id: `t${i}`, payload: {} });
+    await running; // t0 runs; t1 to t3 came with the same claim
+    const stopped = worker.shutdown({ timeoutMs: 60_000 });
+    first.open();
+    await stopped;
+    expect(log.entries.map((e) => e.id)).toEqual(['t0']);
+    track(fleetWorker('staying', store, log));
+    await log.reached(4);
+    expect(log.entries.map((e) => `${e.worker}:${e.id}`)).toEqual([
+      'leaving:t0',
+      'staying:t1',
+      'staying:t2',
+      'staying:t3',
+    ]);
   });
 
   it('buries a record no handler can read: the key moves on', async () => {
