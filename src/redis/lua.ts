@@ -139,7 +139,11 @@ if held then
     if redis.call('ZSCORE', pk(k), seq) then redis.call('HINCRBY', LOST, seq, 1) end
   end
 end
-local seqs = redis.call('ZRANGE', pk(k), 0, tonumber(ARGV[3]) - 1)
+-- A head that lost a lease runs alone: what follows it is not counted again if it kills its worker.
+local head = redis.call('ZRANGE', pk(k), 0, 0)[1]
+local limit = tonumber(ARGV[3])
+if redis.call('HGET', LOST, head) then limit = 1 end
+local seqs = redis.call('ZRANGE', pk(k), 0, limit - 1)
 local token = redis.call('HINCRBY', META, 'token', 1)
 local untl = now + tonumber(ARGV[4])
 redis.call('HSET', sk(k), 'token', token, 'until', ms(untl), 'owner', ARGV[2], 'seqs', table.concat(seqs, ','))
