@@ -14,6 +14,8 @@ const SHARED_STORES: Record<
 > = {
   'postgres:': { peer: 'pg', load: loadPostgres },
   'postgresql:': { peer: 'pg', load: loadPostgres },
+  'redis:': { peer: 'ioredis', load: loadRedis },
+  'rediss:': { peer: 'ioredis', load: loadRedis },
 };
 
 /** A PostgreSQL store; the URL's `schema` parameter (ours, not pg's) names its schema. */
@@ -23,6 +25,15 @@ async function loadPostgres(url: string): Promise<SharedBacklogStore> {
   const schema = parsed.searchParams.get('schema') ?? undefined;
   parsed.searchParams.delete('schema');
   return postgresBacklog({ connectionString: parsed.href, ...(schema ? { schema } : {}) });
+}
+
+/** A Redis store; the URL's `prefix` parameter (ours, not ioredis's) names its key prefix. */
+async function loadRedis(url: string): Promise<SharedBacklogStore> {
+  const { redisBacklog } = await import('../redis/index.js');
+  const parsed = new URL(url);
+  const prefix = parsed.searchParams.get('prefix') ?? undefined;
+  parsed.searchParams.delete('prefix');
+  return redisBacklog({ url: parsed.href, ...(prefix ? { prefix } : {}) });
 }
 
 async function storeFor(url: string): Promise<SharedBacklogStore> {

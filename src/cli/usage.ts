@@ -28,8 +28,8 @@ Options:
 
 stats, list and export only read, without the lock: they work beside a running
 worker. requeue-dead and purge take the store's lock: stop its worker first.
-A shared store (postgres://…, ?schema=name if not the default) has no lock:
-every command works beside its fleet.
+A shared store (postgres://…, ?schema=name if not the default; redis://…,
+?prefix=name if not the default) has no lock: every command works beside its fleet.
 
 Exit codes: 0 done, 1 failed (message on stderr), 2 bad usage.
 `;

@@ -1,0 +1,49 @@
+import { BacklogError } from '../errors/BacklogError.js';
+import { BacklogUnavailableError } from '../errors/BacklogUnavailableError.js';
+
+/** Node socket errors that mean the server was not reached or the connection broke. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Replies that mean "this server cannot serve now" rather than "this request
+ * is wrong": loading its data after a restart, a replica after a failover
+ * (READONLY), a primary whose link is down, a script running too long.
+ */
+const OUTAGE_REPLIES = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/** ioredis's own messages for a connection that is closed, closing or was never opened. */
+const CLIENT_MESSAGES =
+  /Connection is closed|Reached the max retries per request|Stream isn't writeable|enableOfflineQueue|Command timed out|connect ETIMEDOUT/i;
+
+/** Whether `error`, from ioredis, means the server could not be reached. */
+export function isUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  return OUTAGE_REPLIES.test(error.message) || CLIENT_MESSAGES.test(error.message);
+}
+
+/** The typed error for a failed operation: unavailable, or another backlog error. */
+export function storeError(location: string, what: string, error: unknown): BacklogError {
+  if (error instanceof BacklogError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (isUnreachable(error)) {
+    return new BacklogUnavailableError(
+      location,
+      `backlog ${location} is unreachable (${what}): ${message}`,
+      { cause: error },
+    );
+  }
+  return new BacklogError(location, `backlog ${location}: ${what} failed: ${message}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,92 @@
+import { Redis } from 'ioredis';
+import { afterEach, expect, it } from 'vitest';
+import type { BacklogRecord } from '../../src/backlog/types.js';
+import { runCli } from '../../src/cli/backlogCommand.js';
+import { redisBacklog } from '../../src/redis/index.js';
+import { describeWithServers, requireServerUrl } from '../support/servers.js';
+
+const NOW = Date.UTC(2026, 0, 2);
+const prefixes: string[] = [];
+afterEach(async () => {
+  if (prefixes.length === 0) return;
+  const client = new Redis(requireServerUrl('redis'));
+  for (const prefix of prefixes.splice(0)) {
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+  }
+  await client.quit();
+});
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (chunk: string) => void) => ({
+    write(chunk: string) {
+      add(chunk);
+      return true;
+    },
+  });
+  const code = await runCli(argv, {
+    stdout: sink((c) => {
+      stdout += c;
+    }),
+    stderr: sink((c) => {
+      stderr += c;
+    }),
+    now: () => NOW,
+  });
+  return { code, stdout, stderr };
+}
+
+/** A store under its own prefix, named by URL the way the CLI takes it (`?prefix=`). */
+async function seeded(): Promise<string> {
+  const prefix = `xsw-cli-test:${process.pid}:${prefixes.length}:`;
+  prefixes.push(prefix);
+  const url = new URL(requireServerUrl('redis'));
+  url.searchParams.set('prefix', prefix);
+  const session = await redisBacklog({ url: requireServerUrl('redis'), prefix }).open();
+  const task = (id: string, key: string) => ({
+    id,
+    key,
+    handler: 'send',
+    payload: { id },
+    attempts: 0,
+    enqueuedAt: NOW - 60_000,
+  });
+  await session.append([task('a', 'k1'), task('b', 'k1'), task('c', 'k2')]);
+  const claim = await session.claim({ limit: 1, leaseMs: 60_000 });
+  const head = claim?.records[0] as BacklogRecord;
+  await session.bury(claim?.lease as never, [{ ...head, deadAt: NOW, reason: 'rejected' }], {
+    release: true,
+  });
+  await session.close();
+  return url.href;
+}
+
+describeWithServers(['redis'], 'the CLI on a Redis backlog (real server)', () => {
+  it('reads stats, lists and exports, requeues dead letters and purges', async () => {
+    const target = await seeded();
+    const stats = await cli('backlog', target, 'stats', '--json');
+    expect(stats.stderr).toBe('');
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      pending: 2,
+      deadLetters: 1,
+      byKey: { k1: 1, k2: 1 },
+    });
+    const list = await cli('backlog', target, 'list');
+    expect(list.stdout).toMatch(/KEY[\s\S]*k1[\s\S]*b[\s\S]*k2[\s\S]*c/);
+    const dead = await cli('backlog', target, 'export', '--dead');
+    expect(JSON.parse(dead.stdout.trim())).toMatchObject({ id: 'a', reason: 'rejected' });
+    const requeued = await cli('backlog', target, 'requeue-dead');
+    expect(requeued.stdout).toMatch(/requeued 1 dead letter/);
+    const purged = await cli('backlog', target, 'purge', '--yes');
+    expect(purged.stdout).toMatch(/purged 3 records \(3 pending tasks, 0 dead letters\)/);
+  });
+});
+
+it('masks the password of a redis:// URL in its messages', async () => {
+  const run = await cli('backlog', 'redis://me:secret@localhost:6379', 'purge');
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('redis://me:***@localhost:6379');
+  expect(run.stderr).not.toContain('secret');
+});
