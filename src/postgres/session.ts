@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { decodeDeadLetter, decodeRecord, encodeRecord, revive } from '../backlog/record.js';
 import type { DeadLetter } from '../backlog/types.js';
+import { AppendsInFlight } from '../shared/appendsInFlight.js';
 import { producerRefusal, sessionOwner } from '../shared/session.js';
 import type {
   SharedBacklog,
@@ -58,7 +59,7 @@ export function postgresSession(settings: SessionSettings): SharedBacklog {
   const { pool, location, schema: s } = settings;
   const owner = sessionOwner(settings.options);
   const role = settings.options.role ?? 'worker';
-  const appends = new Set<Promise<unknown>>();
+  const appends = new AppendsInFlight();
   let closed = false;
 
   // The hot statements are prepared once per connection (by name: one per schema and operation),
@@ -108,16 +109,10 @@ export function postgresSession(settings: SessionSettings): SharedBacklog {
         `SELECT ${s}.append($1::text[], $2::text[]) AS seq`,
         [keys, bodies],
       ).then((rows) => records.map((r, i) => ({ ...r, seq: Number(rows[i]?.seq) })));
-      const settled = done.then(
-        () => undefined,
-        () => undefined,
-      );
-      appends.add(settled);
-      void settled.then(() => appends.delete(settled));
-      return done;
+      return appends.track(done);
     },
     async flush() {
-      while (appends.size > 0) await Promise.all([...appends]);
+      await appends.settled();
     },
     async claim(request) {
       refuseProducer();

@@ -1,5 +1,5 @@
-import { BacklogError } from '../errors/BacklogError.js';
-import { BacklogUnavailableError } from '../errors/BacklogUnavailableError.js';
+import type { BacklogError } from '../errors/BacklogError.js';
+import { sharedStoreError } from '../shared/storeErrors.js';
 
 /** Node socket errors that mean the server was not reached or the connection broke. */
 const NETWORK_CODES = new Set([
@@ -34,16 +34,5 @@ export function isUnreachable(error: unknown): boolean {
 
 /** The typed error for a failed operation: unavailable, or another backlog error. */
 export function storeError(location: string, what: string, error: unknown): BacklogError {
-  if (error instanceof BacklogError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (isUnreachable(error)) {
-    return new BacklogUnavailableError(
-      location,
-      `backlog ${location} is unreachable (${what}): ${message}`,
-      { cause: error },
-    );
-  }
-  return new BacklogError(location, `backlog ${location}: ${what} failed: ${message}`, {
-    cause: error,
-  });
+  return sharedStoreError(location, what, error, isUnreachable);
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { decodeDeadLetter, decodeRecord, encodeRecord, revive } from '../backlog/record.js';
 import type { BacklogRecord, DeadLetter } from '../backlog/types.js';
 import { randomId } from '../durable/randomId.js';
+import { AppendsInFlight } from '../shared/appendsInFlight.js';
 import { producerRefusal, sessionOwner } from '../shared/session.js';
 import type {
   SharedBacklog,
@@ -95,7 +96,7 @@ export function redisSession(settings: SessionSettings): SharedBacklog {
   const { client, location, prefix } = settings;
   const owner = sessionOwner(settings.options);
   const role = settings.options.role ?? 'worker';
-  const appends = new Set<Promise<unknown>>();
+  const appends = new AppendsInFlight();
   let closed = false;
   // Numbers this session's appends and claims, so a command that ioredis sends again after a
   // broken connection is recognised by the server and not applied twice.
@@ -127,16 +128,10 @@ export function redisSession(settings: SessionSettings): SharedBacklog {
       const done = run('append', [owner, nonce(), ...args]).then((seqs) =>
         records.map((r, i): BacklogRecord => ({ ...r, seq: Number((seqs as number[])[i]) })),
       );
-      const settled = done.then(
-        () => undefined,
-        () => undefined,
-      );
-      appends.add(settled);
-      void settled.then(() => appends.delete(settled));
-      return done;
+      return appends.track(done);
     },
     async flush() {
-      while (appends.size > 0) await Promise.all([...appends]);
+      await appends.settled();
     },
     async claim(request) {
       refuseProducer();
