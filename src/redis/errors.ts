@@ -1,17 +1,5 @@
 import type { BacklogError } from '../errors/BacklogError.js';
-import { sharedStoreError } from '../shared/storeErrors.js';
-
-/** Node socket errors that mean the server was not reached or the connection broke. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
+import { NETWORK_CODES, sharedStoreError } from '../shared/storeErrors.js';
 
 /**
  * Replies that mean "this server cannot serve now" rather than "this request

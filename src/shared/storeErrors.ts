@@ -1,6 +1,18 @@
 import { BacklogError } from '../errors/BacklogError.js';
 import { BacklogUnavailableError } from '../errors/BacklogUnavailableError.js';
 
+/** Node socket errors that mean the server was not reached or the connection broke. */
+export const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
 /**
  * The typed error for a shared store's failed operation `what`: a
  * `BacklogUnavailableError` when `unreachable` says the server could not be
