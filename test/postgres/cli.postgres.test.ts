@@ -1,35 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BacklogRecord } from '../../src/backlog/types.js';
-import { runCli } from '../../src/cli/backlogCommand.js';
 import { postgresBacklog } from '../../src/postgres/index.js';
+import { CLI_NOW, cli } from '../support/cli.js';
 import { dropSchema, freshSchema, postgresUrl, skipPostgres } from '../support/postgres.js';
 
-const NOW = Date.UTC(2026, 0, 2);
+const NOW = CLI_NOW;
 const schemas: string[] = [];
 afterEach(async () => {
   for (const schema of schemas.splice(0)) await dropSchema(schema);
 });
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (chunk: string) => void) => ({
-    write(chunk: string) {
-      add(chunk);
-      return true;
-    },
-  });
-  const code = await runCli(argv, {
-    stdout: sink((c) => {
-      stdout += c;
-    }),
-    stderr: sink((c) => {
-      stderr += c;
-    }),
-    now: () => NOW,
-  });
-  return { code, stdout, stderr };
-}
 
 /** A store in its own schema, named by URL the way the CLI takes it (`?schema=`). */
 async function seeded() {

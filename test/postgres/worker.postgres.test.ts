@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SyncWorker } from '../../src/index.js';
 import { postgresBacklog } from '../../src/postgres/index.js';
-import { DeliveryLog, fleetWorker } from '../shared/fleet.js';
+import { DeliveryLog, expectCutLosesNothing, fleetWorker } from '../shared/fleet.js';
 import { dropSchema, freshSchema, postgresUrl, skipPostgres } from '../support/postgres.js';
 
 const started: SyncWorker[] = [];
@@ -63,37 +63,11 @@ describe.skipIf(skipPostgres)('workers on PostgreSQL', () => {
     const schema = freshSchema();
     schemas.push(schema);
     const app = `xsw-cut-${process.pid}`;
-    const log = new DeliveryLog();
-    let cutDone: Promise<number> | undefined;
-    const { worker } = fleetWorker(
-      'w1',
+    await expectCutLosesNothing(
       postgresBacklog({ connectionString: urlFor(app), schema }),
-      log,
-      (_payload, context) => {
-        // Halfway, the server ends this worker's connections under its running handler.
-        if (context.id === 't50' && cutDone === undefined) cutDone = cutConnections(app);
-      },
-      { concurrency: 2 },
+      () => cutConnections(app),
+      () => postgresBacklog({ connectionString: postgresUrl(), schema }),
+      (worker) => started.push(worker),
     );
-    started.push(worker);
-    for (let i = 0; i < 100; i++) {
-      worker.enqueue({ handler: 'send', key: `k${i % 4}`, id: `t${i}`, payload: { i } });
-    }
-    await worker.flush();
-    const delivered = new Set<string>();
-    while (delivered.size < 100) {
-      await log.reached(log.entries.length + 1);
-      for (const entry of log.entries) delivered.add(entry.id);
-    }
-    expect(await cutDone).toBeGreaterThan(0);
-    await worker.onIdle();
-    // Duplicates only under the same id (an ack the cut swallowed), and first deliveries per key in order.
-    for (let k = 0; k < 4; k++) {
-      const firsts = [...new Set(log.idsOf(`k${k}`))];
-      expect(firsts).toEqual(Array.from({ length: 25 }, (_, n) => `t${n * 4 + k}`));
-    }
-    const session = await postgresBacklog({ connectionString: postgresUrl(), schema }).open();
-    expect(await session.stats()).toMatchObject({ pending: 0 });
-    await session.close();
   });
 });

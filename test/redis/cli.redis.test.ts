@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import type { BacklogRecord } from '../../src/backlog/types.js';
-import { runCli } from '../../src/cli/backlogCommand.js';
 import { redisBacklog } from '../../src/redis/index.js';
+import { CLI_NOW, cli } from '../support/cli.js';
 import { describeWithServers, requireServerUrl } from '../support/servers.js';
 
-const NOW = Date.UTC(2026, 0, 2);
+const NOW = CLI_NOW;
 const prefixes: string[] = [];
 afterEach(async () => {
   if (prefixes.length === 0) return;
@@ -16,27 +16,6 @@ afterEach(async () => {
   }
   await client.quit();
 });
-
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (add: (chunk: string) => void) => ({
-    write(chunk: string) {
-      add(chunk);
-      return true;
-    },
-  });
-  const code = await runCli(argv, {
-    stdout: sink((c) => {
-      stdout += c;
-    }),
-    stderr: sink((c) => {
-      stderr += c;
-    }),
-    now: () => NOW,
-  });
-  return { code, stdout, stderr };
-}
 
 /** A store under its own prefix, named by URL the way the CLI takes it (`?prefix=`). */
 async function seeded(): Promise<string> {

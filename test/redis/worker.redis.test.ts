@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import type { SyncWorker } from '../../src/index.js';
 import { redisBacklog } from '../../src/redis/index.js';
-import { DeliveryLog, fleetWorker } from '../shared/fleet.js';
+import { DeliveryLog, expectCutLosesNothing, fleetWorker } from '../shared/fleet.js';
 import { describeWithServers, requireServerUrl } from '../support/servers.js';
 
 const started: SyncWorker[] = [];
@@ -75,37 +75,11 @@ describeWithServers(['redis'], 'workers on Redis', () => {
     });
     client.on('error', () => undefined);
     clients.push(client);
-    const log = new DeliveryLog();
-    let cutDone: Promise<number> | undefined;
-    const { worker } = fleetWorker(
-      'w1',
+    await expectCutLosesNothing(
       redisBacklog({ client, prefix: name }),
-      log,
-      (_payload, context) => {
-        // Halfway, the server ends this worker's connection under its running handler.
-        if (context.id === 't50' && cutDone === undefined) cutDone = cutConnections(connectionName);
-      },
-      { concurrency: 2 },
+      () => cutConnections(connectionName),
+      () => redisBacklog({ url: requireServerUrl('redis'), prefix: name }),
+      (worker) => started.push(worker),
     );
-    started.push(worker);
-    for (let i = 0; i < 100; i++) {
-      worker.enqueue({ handler: 'send', key: `k${i % 4}`, id: `t${i}`, payload: { i } });
-    }
-    await worker.flush();
-    const delivered = new Set<string>();
-    while (delivered.size < 100) {
-      await log.reached(log.entries.length + 1);
-      for (const entry of log.entries) delivered.add(entry.id);
-    }
-    expect(await cutDone).toBeGreaterThan(0);
-    await worker.onIdle();
-    // Duplicates only under the same id (an ack the cut swallowed), and first deliveries per key in order.
-    for (let k = 0; k < 4; k++) {
-      const firsts = [...new Set(log.idsOf(`k${k}`))];
-      expect(firsts).toEqual(Array.from({ length: 25 }, (_, n) => `t${n * 4 + k}`));
-    }
-    const session = await redisBacklog({ url: requireServerUrl('redis'), prefix: name }).open();
-    expect(await session.stats()).toMatchObject({ pending: 0 });
-    await session.close();
   });
 });

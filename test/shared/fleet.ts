@@ -3,6 +3,8 @@
  * the worker that made it, and a test waits for a number of deliveries (a
  * promise, not a sleep).
  */
+
+import { expect } from 'vitest';
 import {
   type DurableContext,
   type DurableTask,
@@ -72,4 +74,52 @@ export function fleetWorker(
     ...options,
   });
   return { worker, deadLetters };
+}
+
+/**
+ * The "connections cut mid-run" check both network stores run: a worker at
+ * concurrency 2 delivers 100 tasks over 4 keys while `cut` ends its
+ * connections from the server side under the 50th task's handler. Nothing
+ * accepted may be lost: every task is delivered, duplicates come only under
+ * the same id (an ack the cut swallowed), first deliveries per key keep
+ * enqueue order, and `reopen` (a fresh store on the same location) shows
+ * nothing pending. `started` hears the worker at once, so the caller shuts
+ * it down even when a check fails.
+ */
+export async function expectCutLosesNothing(
+  store: SharedBacklogStore,
+  cut: () => Promise<number>,
+  reopen: () => SharedBacklogStore,
+  started: (worker: SyncWorker) => void,
+): Promise<void> {
+  const log = new DeliveryLog();
+  let cutDone: Promise<number> | undefined;
+  const { worker } = fleetWorker(
+    'w1',
+    store,
+    log,
+    (_payload, context) => {
+      if (context.id === 't50' && cutDone === undefined) cutDone = cut();
+    },
+    { concurrency: 2 },
+  );
+  started(worker);
+  for (let i = 0; i < 100; i++) {
+    worker.enqueue({ handler: 'send', key: `k${i % 4}`, id: `t${i}`, payload: { i } });
+  }
+  await worker.flush();
+  const delivered = new Set<string>();
+  while (delivered.size < 100) {
+    await log.reached(log.entries.length + 1);
+    for (const entry of log.entries) delivered.add(entry.id);
+  }
+  expect(await cutDone).toBeGreaterThan(0);
+  await worker.onIdle();
+  for (let k = 0; k < 4; k++) {
+    const firsts = [...new Set(log.idsOf(`k${k}`))];
+    expect(firsts).toEqual(Array.from({ length: 25 }, (_, n) => `t${n * 4 + k}`));
+  }
+  const session = await reopen().open();
+  expect(await session.stats()).toMatchObject({ pending: 0 });
+  await session.close();
 }
