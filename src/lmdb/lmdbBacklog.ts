@@ -17,22 +17,13 @@ import type {
 import type { BreakerSnapshot } from '../breakerSnapshot.js';
 import { BacklogError } from '../errors/BacklogError.js';
 import { bytesInUse, checkCapacity } from './capacity.js';
+import { keepNextSeq, readBreaker, writeBreaker } from './lmdbMeta.js';
 import { loadLmdb, MAX_SEQ, type OpenLmdb, reasonOf, type TaskKey } from './lmdbOpen.js';
 import { type LmdbBacklogOptions, type LmdbSettings, lmdbSettings } from './lmdbOptions.js';
-import {
-  countStats,
-  firstSeq,
-  keyAfter,
-  listTasks,
-  NEXT_SEQ_KEY,
-  openSummary,
-} from './lmdbRead.js';
+import { countStats, firstSeq, keyAfter, listTasks, openSummary } from './lmdbRead.js';
 import { openStoreFiles, realFileSystem, type StoreFileSeams } from './storeFiles.js';
 
 export type { LmdbBacklogOptions } from './lmdbOptions.js';
-
-/** The key of the breaker's state in the `meta` database. */
-const BREAKER_KEY = 'breaker';
 
 /**
  * A backlog in an embedded LMDB database: ACID transactions, crash-safe
@@ -85,7 +76,7 @@ class LmdbBacklog implements BacklogStore {
     ({ root: this.root, tasks: this.tasks, dead: this.dead, meta: this.meta } = files.handles);
     this.releaseLock = files.releaseLock;
     try {
-      return { ...openSummary(this.tasks, this.dead, this.meta), breaker: this.storedBreaker() };
+      return { ...openSummary(this.tasks, this.dead, this.meta), breaker: readBreaker(this.meta) };
     } catch (error) {
       this.releaseLock?.();
       throw this.failure('cannot open', error);
@@ -198,7 +189,7 @@ class LmdbBacklog implements BacklogStore {
   saveBreaker(state: BreakerSnapshot): void {
     // A change after close (the breaker's last timer) has nowhere to go: the last one kept stands.
     if (this.root === undefined || this.readOnly || this.meta === undefined) return;
-    this.background(this.meta.put(BREAKER_KEY, JSON.stringify({ v: 1, ...state })));
+    this.background(writeBreaker(this.meta, state));
   }
 
   async flush(): Promise<void> {
@@ -252,26 +243,9 @@ class LmdbBacklog implements BacklogStore {
     return { tasks: this.tasks, dead: this.dead };
   }
 
-  /**
-   * Inside a commit's transaction: the next seq, past `seq`, kept with the
-   * records so the next open need not look for it. A requeue may commit
-   * before an older commit ends, so the summary only grows.
-   */
+  /** Inside a commit's transaction: keeps the next seq past `seq` in `meta` (see {@link keepNextSeq}). */
   private keepNextSeq(seq: number): void {
-    const meta = this.meta as Database<string, string>;
-    if (Number(meta.get(NEXT_SEQ_KEY) ?? 0) <= seq) meta.put(NEXT_SEQ_KEY, String(seq + 1));
-  }
-
-  /** The breaker's state as last saved, unparsed beyond JSON: the worker checks it. */
-  private storedBreaker(): unknown {
-    const text = this.meta?.get(BREAKER_KEY);
-    if (text === undefined) return undefined;
-    try {
-      const { v: _version, ...state } = JSON.parse(text) as Record<string, unknown>;
-      return state;
-    } catch {
-      return text; // not JSON: the worker reports it and starts closed
-    }
+    keepNextSeq(this.meta as Database<string, string>, seq);
   }
 
   private buryCorrupt(key: string, seq: number, raw: string, error: unknown): void {
