@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BacklogRecord } from '../../src/backlog/types.js';
 import { postgresBacklog } from '../../src/postgres/index.js';
-import { CLI_NOW, cli } from '../support/cli.js';
+import { cli, seedForCli } from '../support/cli.js';
 import { dropSchema, freshSchema, postgresUrl, skipPostgres } from '../support/postgres.js';
 
-const NOW = CLI_NOW;
 const schemas: string[] = [];
 afterEach(async () => {
   for (const schema of schemas.splice(0)) await dropSchema(schema);
@@ -18,21 +16,7 @@ async function seeded() {
   url.searchParams.set('schema', schema);
   const store = postgresBacklog({ connectionString: postgresUrl(), schema });
   const session = await store.open();
-  const task = (id: string, key: string) => ({
-    id,
-    key,
-    handler: 'send',
-    payload: { id },
-    attempts: 0,
-    enqueuedAt: NOW - 60_000,
-  });
-  await session.append([task('a', 'k1'), task('b', 'k1'), task('c', 'k2')]);
-  const claim = await session.claim({ limit: 1, leaseMs: 60_000 });
-  const head = claim?.records[0] as BacklogRecord;
-  await session.bury(claim?.lease as never, [{ ...head, deadAt: NOW, reason: 'rejected' }], {
-    release: true,
-  });
-  await session.close();
+  await seedForCli(session);
   return { url: url.href };
 }
 

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import type { SyncWorker } from '../../src/index.js';
 import { postgresBacklog } from '../../src/postgres/index.js';
-import { DeliveryLog, expectCutLosesNothing, fleetWorker } from '../shared/fleet.js';
+import { expectCutLosesNothing, expectFleetKeepsOrder } from '../shared/fleet.js';
 import { dropSchema, freshSchema, postgresUrl, skipPostgres } from '../support/postgres.js';
 
 const started: SyncWorker[] = [];
@@ -39,24 +39,7 @@ describe.skipIf(skipPostgres)('workers on PostgreSQL', () => {
     const schema = freshSchema();
     schemas.push(schema);
     const store = () => postgresBacklog({ connectionString: postgresUrl(), schema });
-    const log = new DeliveryLog();
-    const producer = fleetWorker('api', store(), log, () => undefined, { producerOnly: true });
-    const w1 = fleetWorker('w1', store(), log, () => undefined, { concurrency: 2 });
-    const w2 = fleetWorker('w2', store(), log, () => undefined, { concurrency: 2 });
-    started.push(producer.worker, w1.worker, w2.worker);
-    for (let i = 0; i < 200; i++) {
-      producer.worker.enqueue({ handler: 'send', key: `k${i % 10}`, id: `t${i}`, payload: { i } });
-    }
-    await producer.worker.flush();
-    await log.reached(200);
-    await Promise.all([w1.worker.onIdle(), w2.worker.onIdle()]);
-    expect(new Set(log.entries.map((e) => e.id)).size).toBe(200);
-    for (let k = 0; k < 10; k++) {
-      expect(log.idsOf(`k${k}`)).toEqual(Array.from({ length: 20 }, (_, n) => `t${n * 10 + k}`));
-    }
-    const session = await store().open();
-    expect(await session.stats()).toMatchObject({ pending: 0, leased: 0 });
-    await session.close();
+    await expectFleetKeepsOrder(store, (worker) => started.push(worker));
   });
 
   it('loses no accepted task when the server drops every connection mid-run', async () => {

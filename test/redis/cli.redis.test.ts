@@ -1,44 +1,21 @@
-import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
-import type { BacklogRecord } from '../../src/backlog/types.js';
 import { redisBacklog } from '../../src/redis/index.js';
-import { CLI_NOW, cli } from '../support/cli.js';
+import { cli, seedForCli } from '../support/cli.js';
+import { redisPrefixes } from '../support/redis.js';
 import { describeWithServers, requireServerUrl } from '../support/servers.js';
 
-const NOW = CLI_NOW;
-const prefixes: string[] = [];
+const prefixes = redisPrefixes('cli-test');
 afterEach(async () => {
-  if (prefixes.length === 0) return;
-  const client = new Redis(requireServerUrl('redis'));
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-  }
-  await client.quit();
+  await prefixes.drop();
 });
 
 /** A store under its own prefix, named by URL the way the CLI takes it (`?prefix=`). */
 async function seeded(): Promise<string> {
-  const prefix = `xsw-cli-test:${process.pid}:${prefixes.length}:`;
-  prefixes.push(prefix);
+  const prefix = prefixes.next();
   const url = new URL(requireServerUrl('redis'));
   url.searchParams.set('prefix', prefix);
   const session = await redisBacklog({ url: requireServerUrl('redis'), prefix }).open();
-  const task = (id: string, key: string) => ({
-    id,
-    key,
-    handler: 'send',
-    payload: { id },
-    attempts: 0,
-    enqueuedAt: NOW - 60_000,
-  });
-  await session.append([task('a', 'k1'), task('b', 'k1'), task('c', 'k2')]);
-  const claim = await session.claim({ limit: 1, leaseMs: 60_000 });
-  const head = claim?.records[0] as BacklogRecord;
-  await session.bury(claim?.lease as never, [{ ...head, deadAt: NOW, reason: 'rejected' }], {
-    release: true,
-  });
-  await session.close();
+  await seedForCli(session);
   return url.href;
 }
 

@@ -5,28 +5,17 @@ import { LAYOUT_VERSION, redisBacklog } from '../../src/redis/index.js';
 import { APPEND, CLAIM } from '../../src/redis/lua.js';
 import { LuaScript } from '../../src/redis/scripts.js';
 import type { SharedBacklog } from '../../src/shared/types.js';
+import { redisPrefixes } from '../support/redis.js';
 import { describeWithServers, requireServerUrl, startPrivateRedis } from '../support/servers.js';
 
 const sessions: SharedBacklog[] = [];
-const prefixes: string[] = [];
+const prefixes = redisPrefixes('redis-test');
 afterEach(async () => {
   for (const session of sessions.splice(0)) await session.close();
-  if (prefixes.length === 0) return;
-  const client = new Redis(requireServerUrl('redis'));
-  for (const prefix of prefixes.splice(0)) {
-    const keys = await client.keys(`${prefix}*`);
-    if (keys.length > 0) await client.del(...keys);
-  }
-  await client.quit();
+  await prefixes.drop();
 });
 
-let made = 0;
-function prefix(): string {
-  made++;
-  const name = `xsw-redis-test:${process.pid}:${made}:`;
-  prefixes.push(name);
-  return name;
-}
+const prefix = () => prefixes.next();
 
 const task = (id: string, key = 'k') => ({
   id,

@@ -123,3 +123,34 @@ export async function expectCutLosesNothing(
   expect(await session.stats()).toMatchObject({ pending: 0 });
   await session.close();
 }
+
+/**
+ * The fleet check both network stores run: a producer-only worker enqueues
+ * 200 tasks over 10 keys, two workers at concurrency 2 deliver them, each
+ * exactly once and per key in enqueue order, and a fresh session on the
+ * store shows nothing pending or leased. `started` hears each worker at
+ * once, so the caller shuts them down even when a check fails.
+ */
+export async function expectFleetKeepsOrder(
+  store: () => SharedBacklogStore,
+  started: (worker: SyncWorker) => void,
+): Promise<void> {
+  const log = new DeliveryLog();
+  const producer = fleetWorker('api', store(), log, () => undefined, { producerOnly: true });
+  const w1 = fleetWorker('w1', store(), log, () => undefined, { concurrency: 2 });
+  const w2 = fleetWorker('w2', store(), log, () => undefined, { concurrency: 2 });
+  for (const member of [producer, w1, w2]) started(member.worker);
+  for (let i = 0; i < 200; i++) {
+    producer.worker.enqueue({ handler: 'send', key: `k${i % 10}`, id: `t${i}`, payload: { i } });
+  }
+  await producer.worker.flush();
+  await log.reached(200);
+  await Promise.all([w1.worker.onIdle(), w2.worker.onIdle()]);
+  expect(new Set(log.entries.map((e) => e.id)).size).toBe(200);
+  for (let k = 0; k < 10; k++) {
+    expect(log.idsOf(`k${k}`)).toEqual(Array.from({ length: 20 }, (_, n) => `t${n * 10 + k}`));
+  }
+  const session = await store().open();
+  expect(await session.stats()).toMatchObject({ pending: 0, leased: 0 });
+  await session.close();
+}
