@@ -14,14 +14,28 @@ export function encodeRecord(record: BacklogRecord | DeadLetter, payloadJson?: s
   const letter = record as Partial<DeadLetter>;
   // Built by hand, in JSON.stringify's order and with its rules (undefined
   // fields left out): this runs once per durable task on the write path.
-  let text = `{"v":${RECORD_FORMAT},"id":${JSON.stringify(record.id)},"key":${JSON.stringify(record.key)},"handler":${JSON.stringify(record.handler)},"payload":${payloadJson ?? JSON.stringify(record.payload)},"attempts":${number(record.attempts)}`;
+  let text = `{"v":${RECORD_FORMAT},"id":${quoted(record.id)},"key":${quoted(record.key)},"handler":${quoted(record.handler)},"payload":${payloadJson ?? JSON.stringify(record.payload)},"attempts":${number(record.attempts)}`;
   if (record.remoteFailures !== undefined)
     text += `,"remoteFailures":${number(record.remoteFailures)}`;
   text += `,"enqueuedAt":${number(record.enqueuedAt)}`;
-  if (record.lastError !== undefined) text += `,"lastError":${JSON.stringify(record.lastError)}`;
+  if (record.lastError !== undefined) text += `,"lastError":${quoted(record.lastError)}`;
   if (letter.deadAt !== undefined) text += `,"deadAt":${number(letter.deadAt)}`;
-  if (letter.reason !== undefined) text += `,"reason":${JSON.stringify(letter.reason)}`;
+  if (letter.reason !== undefined) text += `,"reason":${quoted(letter.reason)}`;
   return `${text}}`;
+}
+
+// What JSON.stringify escapes in a string: a quote, a backslash, control characters and lone
+// surrogates (any surrogate here, so a pair also takes the slow, still correct, path).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it looks for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * `JSON.stringify(value)` for a string. Ids, keys and handler names seldom
+ * hold anything to escape, and putting them in quotes is a fraction of the
+ * cost of a call to `JSON.stringify` (about 80 ns each, three per record).
+ */
+function quoted(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
 /** A number as JSON writes it: a finite one as itself, anything else (NaN, Infinity) as `null`. */

@@ -98,7 +98,9 @@ export interface BacklogStore {
    * `payloadJson`, when given, holds each record's payload as JSON text, in
    * order, exactly as `JSON.stringify` made it when the task was accepted:
    * keep that, not `record.payload`, which is the caller's value and may have
-   * changed since. A store that writes JSON writes it as it is.
+   * changed since. A store that writes JSON writes it as it is. The worker
+   * changes none of `records` until the promise settles, so a store may read
+   * them as late as its write runs.
    */
   append(records: readonly BacklogRecord[], payloadJson?: readonly string[]): Promise<void>;
   /**

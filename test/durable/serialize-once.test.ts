@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type BacklogRecord,
@@ -55,6 +56,37 @@ describe('a durable payload is serialized once', () => {
       expect(encodeRecord(record, JSON.stringify(record.payload))).toBe(expected);
     });
   }
+
+  it('encodeRecord writes what JSON.stringify would for any text in its string fields', () => {
+    // Any UTF-16 code unit, with what JSON escapes (and what it leaves) made common enough to meet alone.
+    const unit = fc.oneof(
+      fc.constantFrom(
+        '"',
+        '\\',
+        '\n',
+        '\u0000',
+        '\u001f',
+        ' ',
+        '\u007f',
+        '\u2028',
+        '\ud800',
+        '\udfff',
+        'é',
+      ),
+      fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+    );
+    const text = fc.string({ unit, maxLength: 12 });
+    fc.assert(
+      fc.property(text, text, text, text, text, (id, key, handler, lastError, reason) => {
+        const letter: DeadLetter = { ...base, id, key, handler, lastError, deadAt: 5, reason };
+        expect(encodeRecord(letter)).toBe(stringified(letter));
+        expect(encodeRecord({ ...base, id, key, handler })).toBe(
+          stringified({ ...base, id, key, handler }),
+        );
+      }),
+      { numRuns: 2_000 },
+    );
+  });
 
   it('lmdbBacklog writes the payload text it is given as it is, without serializing the payload again', async () => {
     const store = lmdbBacklog({ path: tempDir() });
