@@ -1,7 +1,7 @@
 /**
- * A durable task without an id gets a random UUID. A browser page that is not
- * a secure context has `crypto.getRandomValues` but no `crypto.randomUUID`;
- * these tests take `randomUUID` (and then all of Web Crypto) away.
+ * A durable task without an id gets a random UUID, made from
+ * `crypto.getRandomValues` drawn 4 KiB (256 ids) at a time; where only
+ * `crypto.randomUUID` exists, from it. These tests replace Web Crypto.
  */
 import { webcrypto } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -16,13 +16,14 @@ afterEach(() => {
 });
 
 describe('ids of durable tasks given none', () => {
-  it('without crypto.randomUUID: version 4 UUIDs from getRandomValues, all different', async () => {
-    let drawn = 0;
+  it('version 4 UUIDs from getRandomValues, 4 KiB drawn at a time, all different', async () => {
+    const draws: number[] = [];
     vi.stubGlobal('crypto', {
       getRandomValues: (bytes: Uint8Array) => {
-        drawn++;
+        draws.push(bytes.length);
         return webcrypto.getRandomValues(bytes);
       },
+      randomUUID: () => 'not-this-one',
     });
     const { worker, remote } = durableWorker({ maxQueue: 1_000 });
     for (let i = 0; i < 500; i++) worker.enqueue({ handler: 'write', payload: i });
@@ -32,11 +33,14 @@ describe('ids of durable tasks given none', () => {
     expect(ids).toHaveLength(500);
     expect(new Set(ids).size).toBe(500);
     for (const id of ids) expect(id).toMatch(UUID_V4);
-    expect(drawn).toBe(500);
+    // 500 ids take 8,000 bytes: two draws, or three if an earlier test left the pool part used.
+    expect(draws.length).toBeGreaterThanOrEqual(2);
+    expect(draws.length).toBeLessThanOrEqual(3);
+    for (const size of draws) expect(size).toBe(4_096);
     await worker.shutdown();
   });
 
-  it('with crypto.randomUUID: its ids', async () => {
+  it('with crypto.randomUUID alone: its ids', async () => {
     vi.stubGlobal('crypto', { randomUUID: () => 'from-randomUUID' });
     const { worker, remote } = durableWorker();
     worker.enqueue({ handler: 'write', payload: 1 });
@@ -61,6 +65,35 @@ describe('ids of durable tasks given none', () => {
     await settled();
     await worker.onIdle();
     expect(remote.delivered.map((call) => call.id)).toEqual(['mine']);
+    await worker.shutdown();
+  });
+
+  it('each random byte goes into one id only: every 16 drawn bytes make one id', async () => {
+    // Each 16-byte block of a draw says which block it is, then a marker: an id shows which bytes it used.
+    let block = 0;
+    vi.stubGlobal('crypto', {
+      getRandomValues: (bytes: Uint8Array) => {
+        for (let at = 0; at < bytes.length; at += 16, block++) {
+          bytes.fill(0xaa, at, at + 16);
+          bytes[at] = block >> 8;
+          bytes[at + 1] = block & 0xff;
+        }
+        return bytes;
+      },
+    });
+    const { worker, remote } = durableWorker({ maxQueue: 1_000 });
+    for (let i = 0; i < 600; i++) worker.enqueue({ handler: 'write', payload: i });
+    await worker.flush();
+    await worker.onIdle();
+    const ids = remote.delivered.map((call) => call.id);
+    for (const id of ids) expect(id).toMatch(UUID_V4);
+    // Ids made before this test's first draw came from bytes an earlier test drew.
+    const used = ids
+      .filter((id) => id.slice(4, 8) === 'aaaa')
+      .map((id) => Number.parseInt(id.slice(0, 4), 16));
+    expect(used.length).toBeGreaterThan(600 - 256);
+    expect(used).toEqual(Array.from(used, (_, i) => i));
+    expect(ids[ids.length - used.length]).toBe('0000aaaa-aaaa-4aaa-aaaa-aaaaaaaaaaaa');
     await worker.shutdown();
   });
 
