@@ -14,6 +14,8 @@ export interface Clock {
  * and timers that are unref'd so the library never keeps a Node process alive.
  */
 export const systemClock: Clock = {
+  // The global is read at each call, though a copy taken once would save about 8 ns of
+  // its 40: fake timers (vitest's, Jest's, sinon's) replace `globalThis.performance`.
   now: () => performance.now(),
   setTimeout(fn, ms) {
     const timer = setTimeout(fn, ms) as unknown as { unref?: () => void };

@@ -169,7 +169,8 @@ async function drainGroup(
 }
 
 await runCase({ id: 'drain', title: '2. Drain throughput (full stack)' }, async (ctx) => {
-  await drainGroup(ctx, 64, 'maxQueue 64, the default', 0.2);
+  // Issue 17 asks 0.25× the bare loop at chunks of 64 and 1,024; the first benchmarks asked 0.2× at 4,096.
+  await drainGroup(ctx, 64, 'maxQueue 64, the default', 0.25);
   await drainGroup(ctx, 1024, 'maxQueue 1024', 0.25);
   await drainGroup(ctx, 4096, 'maxQueue 4096', 0.2);
   for (const [name, t] of tally) {
