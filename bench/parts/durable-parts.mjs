@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const WORKLOAD = join(dirname(fileURLToPath(import.meta.url)), 'durable-workload.mjs');
 
-/** Parts in table order; a frame names a part when its function (or `url` part) matches. */
+/**
+ * Parts in table order; a frame names a part when its function's name matches. Names that
+ * only older builds have (`uuidFrom`, Node's `randomUUID`) stay, so a before/after run buckets both alike.
+ */
 const PARTS = [
   ['payload check and its one serialization', /^(plainJsonText|assertPlainJson|isPlainJson)$/],
   [
