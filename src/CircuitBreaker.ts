@@ -7,7 +7,7 @@ import { systemClock } from './clock.js';
 import { Emitter, type Unsubscribe } from './Emitter.js';
 import { BreakerHalfOpenError } from './errors/BreakerHalfOpenError.js';
 import { BreakerOpenError } from './errors/BreakerOpenError.js';
-import { createCheapError } from './errors/SyncWorkerError.js';
+import { cheapErrors } from './errors/SyncWorkerError.js';
 import type { Inspect } from './inspect.js';
 import { type Logger, quietLogger } from './logger.js';
 import { clockOption, delayMs, inspectOption, loggerOption } from './validate.js';
@@ -38,6 +38,8 @@ const OWNER = 'CircuitBreaker';
 /** `execute`'s refusal messages, as the error classes' defaults: cheap errors skip the constructor. */
 const OPEN_MESSAGE = 'circuit breaker open';
 const HALF_OPEN_MESSAGE = 'circuit breaker half-open: its one probe is in flight';
+const newOpenError = cheapErrors(BreakerOpenError);
+const newHalfOpenError = cheapErrors(BreakerHalfOpenError);
 
 /**
  * A promise that rejects one microtask from now. Node charges an already
@@ -217,8 +219,8 @@ export class CircuitBreaker {
       // allow() refuses in half_open only while the one probe is in flight.
       return rejectSoon(
         this.#current === 'half_open'
-          ? createCheapError(BreakerHalfOpenError, HALF_OPEN_MESSAGE)
-          : createCheapError(BreakerOpenError, OPEN_MESSAGE),
+          ? newHalfOpenError(HALF_OPEN_MESSAGE)
+          : newOpenError(OPEN_MESSAGE),
       );
     }
     return this.#runReported(fn, this.#changes);

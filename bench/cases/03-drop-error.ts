@@ -5,7 +5,7 @@
  */
 
 // Internal: how the worker builds its hot-path errors.
-import { createCheapError } from '../../src/errors/index.js';
+import { cheapErrors } from '../../src/errors/index.js';
 import { QueueOverflowError } from '../../src/index.js';
 import { atDepth, quick, runCase, type Subject } from '../lib/harness.js';
 
@@ -49,7 +49,8 @@ function errorSubject(
   };
 }
 
-const cheap = () => createCheapError(QueueOverflowError, MESSAGE);
+const newOverflowError = cheapErrors(QueueOverflowError);
+const cheap = () => newOverflowError(MESSAGE);
 const withStack = () => new QueueOverflowError();
 const plain = () => new Error(MESSAGE);
 function noStackLimit(): Error {
@@ -63,9 +64,9 @@ function noStackLimit(): Error {
 function subjects(readStack: boolean): Subject[] {
   return [
     errorSubject(
-      'createCheapError(QueueOverflowError)',
+      'cheapErrors(QueueOverflowError)',
       'subject',
-      'what the worker gives each dropped task: Object.create(prototype) plus the message; `stack` is a getter naming the cause',
+      "what the worker gives each dropped task: a plain constructor on the class's prototype that sets the message; `stack` is a getter naming the cause",
       cheap,
       readStack,
     ),

@@ -6,6 +6,6 @@ export { BreakerHalfOpenError } from './BreakerHalfOpenError.js';
 export { BreakerOpenError } from './BreakerOpenError.js';
 export { NonRetryableError } from './NonRetryableError.js';
 export { QueueOverflowError } from './QueueOverflowError.js';
-export { createCheapError, SyncWorkerError } from './SyncWorkerError.js';
+export { cheapErrors, SyncWorkerError } from './SyncWorkerError.js';
 export { TaskTimeoutError } from './TaskTimeoutError.js';
 export { WorkerShutdownError } from './WorkerShutdownError.js';

@@ -1,5 +1,5 @@
 import { QueueOverflowError } from '../errors/QueueOverflowError.js';
-import { createCheapError } from '../errors/SyncWorkerError.js';
+import { cheapErrors } from '../errors/SyncWorkerError.js';
 import type { TaskTimeoutError } from '../errors/TaskTimeoutError.js';
 import { type SyncTask, TaskRun } from '../task.js';
 import { type ClosureLane, ClosureLanes } from './closureLanes.js';
@@ -12,6 +12,8 @@ import type { TaskSource } from './taskSource.js';
  * task, and a subclass costs several times more to construct.
  */
 export type ClosureRun = TaskRun & { readonly task: SyncTask; readonly lane: ClosureLane };
+
+const newOverflowError = cheapErrors(QueueOverflowError);
 
 const closureRun = (task: SyncTask, lane: ClosureLane) => new TaskRun(0, task, lane) as ClosureRun;
 
@@ -150,10 +152,6 @@ export class ClosureSource implements TaskSource<ClosureRun> {
   }
 
   private drop(task: SyncTask): void {
-    const error = createCheapError(
-      QueueOverflowError,
-      'sync queue overflow: oldest waiting task dropped',
-    );
-    this.fates.dropped(task, error);
+    this.fates.dropped(task, newOverflowError('sync queue overflow: oldest waiting task dropped'));
   }
 }

@@ -1,5 +1,5 @@
 import type { BreakerStateChange } from '../CircuitBreaker.js';
-import { createCheapError } from '../errors/SyncWorkerError.js';
+import { cheapErrors } from '../errors/SyncWorkerError.js';
 import { WorkerShutdownError } from '../errors/WorkerShutdownError.js';
 import type { LatencyTracker } from '../LatencyTracker.js';
 import type { SyncTask } from '../task.js';
@@ -10,6 +10,8 @@ import type { LifecycleBridge } from './lifecycle.js';
 import { breakerOpen } from './refusals.js';
 import type { Runner, RunnerHost } from './runner.js';
 import { DEFAULT_TASK_TIMEOUT_MS } from './types.js';
+
+const newShutdownError = cheapErrors(WorkerShutdownError);
 
 /**
  * The drain loop: while the lifecycle's drain is `running` and the runner has
@@ -118,8 +120,7 @@ export class DrainLoop implements RunnerHost {
 
   /** The lifecycle's `abandonRemaining`: the shutdown deadline passed. */
   abandonRemaining(): void {
-    const errorFor = () =>
-      createCheapError(WorkerShutdownError, 'sync worker shut down before this task finished');
+    const errorFor = () => newShutdownError('sync worker shut down before this task finished');
     this.runner.abandon(errorFor);
     this.closures.abandonWaiting(errorFor);
     this.durable?.abandonWaiting();

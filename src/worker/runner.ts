@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { createCheapError } from '../errors/SyncWorkerError.js';
+import { cheapErrors } from '../errors/SyncWorkerError.js';
 import { TaskTimeoutError, timeoutMessage } from '../errors/TaskTimeoutError.js';
 import type { LatencyTracker } from '../LatencyTracker.js';
 import { isThenable, toError } from '../task.js';
@@ -7,6 +7,8 @@ import type { BreakerGate } from './breakerGate.js';
 import { DeadlineHeap } from './deadlines.js';
 import { emptySlot, type RunSlot, retireSettlers, settlersOf } from './runSlot.js';
 import type { TaskSource } from './taskSource.js';
+
+const newTimeoutError = cheapErrors(TaskTimeoutError);
 
 /** What the runner tells the drain loop that drives it. */
 export interface RunnerHost {
@@ -193,7 +195,8 @@ export class Runner {
     this.lastNow = now;
     this.nowIsFresh = true;
     const timeoutMs = run.timeoutMs;
-    const error = createCheapError(TaskTimeoutError, timeoutMessage(timeoutMs), { timeoutMs });
+    const error = newTimeoutError(timeoutMessage(timeoutMs));
+    error.timeoutMs = timeoutMs;
     // A censored sample: the call took at least this long, so the p95 rises during a slowdown.
     this.tracker?.observe(timeoutMs);
     this.observer?.(task, now - startedAt, error);
