@@ -8,7 +8,8 @@
  * flight at once anywhere in the fleet.
  *
  * Fixed seed and 100 runs (each runs real workers for a moment), and a tenth
- * of them on PostgreSQL when `XSW_POSTGRES_URL` is set;
+ * of them on PostgreSQL and on Redis when `XSW_POSTGRES_URL` and
+ * `XSW_REDIS_URL` are set (under `CI`, a missing server fails);
  * `FC_RUNS` and `FC_SEED` search further.
  */
 import fc from 'fast-check';
@@ -20,14 +21,21 @@ import {
   type SyncWorkerOptions,
 } from '../../src/index.js';
 import { postgresBacklog } from '../../src/postgres/index.js';
+import { redisBacklog } from '../../src/redis/index.js';
 import { memorySharedBacklog } from '../../src/shared/memorySharedBacklog.js';
 import type { SharedBacklogStore } from '../../src/shared/types.js';
 import { dropSchema, freshSchema, postgresUrl, skipPostgres } from '../support/postgres.js';
+import { redisPrefixes } from '../support/redis.js';
+import { requireServerUrl, serverPlan } from '../support/servers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 100);
 const SEED = Number(process.env.FC_SEED ?? 20_261_203);
-/** Each PostgreSQL run makes a schema and a pool: fewer runs. */
-const PG_RUNS = Math.max(1, Math.floor(RUNS / 10));
+/** Each run on a server makes a schema or a key prefix, and a connection: fewer runs. */
+const SERVER_RUNS = Math.max(1, Math.floor(RUNS / 10));
+const redisPlan = serverPlan(['redis']);
+if (!redisPlan.run && !redisPlan.fail) {
+  console.info(`skipping the fleet property on Redis: ${redisPlan.reason}`);
+}
 
 interface Task {
   key: string;
@@ -161,12 +169,26 @@ describe.skipIf(skipPostgres)('fleets on PostgreSQL against the same promises (f
     for (const schema of schemas) await dropSchema(schema);
   });
 
-  it(`keep them too (${PG_RUNS} runs, seed ${SEED})`, async () => {
+  it(`keep them too (${SERVER_RUNS} runs, seed ${SEED})`, async () => {
     const storeFor = async () => {
       const schema = freshSchema();
       schemas.push(schema);
       return postgresBacklog({ connectionString: postgresUrl(), schema });
     };
-    await fc.assert(fleetProperty(storeFor), { seed: SEED, numRuns: PG_RUNS });
+    await fc.assert(fleetProperty(storeFor), { seed: SEED, numRuns: SERVER_RUNS });
   }, 120_000);
 });
+
+describe.skipIf(!redisPlan.run && !redisPlan.fail)(
+  'fleets on Redis against the same promises (fc)',
+  () => {
+    const prefixes = redisPrefixes('fleet-fc');
+    afterAll(() => prefixes.drop());
+
+    it(`keep them too (${SERVER_RUNS} runs, seed ${SEED})`, async () => {
+      const storeFor = async () =>
+        redisBacklog({ url: requireServerUrl('redis'), prefix: prefixes.next() });
+      await fc.assert(fleetProperty(storeFor), { seed: SEED, numRuns: SERVER_RUNS });
+    }, 120_000);
+  },
+);
