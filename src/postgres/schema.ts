@@ -68,9 +68,15 @@ function functionsV1(s: string): string[] {
      #variable_conflict use_column
      ${body}
      $fn$`;
-  // Locks the key row if the lease is current; the caller returns false when not FOUND.
+  // Locks the key row if the lease is current, and returns false when it is not.
   const current = `SELECT 1 INTO v_ok FROM ${s}.keys k
-       WHERE k.key = p_key AND k.lease_token = p_token AND k.lease_until > v_now FOR UPDATE;`;
+       WHERE k.key = p_key AND k.lease_token = p_token AND k.lease_until > v_now FOR UPDATE;
+       IF NOT FOUND THEN RETURN false; END IF;`;
+  // The key's v_n records are gone (delivered or buried); with p_release its lease ends too.
+  const settled = `UPDATE ${s}.keys k SET pending = k.pending - v_n,
+         lease_owner = CASE WHEN p_release THEN NULL ELSE k.lease_owner END,
+         lease_until = CASE WHEN p_release THEN NULL ELSE k.lease_until END
+         WHERE k.key = p_key;`;
   return [
     fn(
       'append',
@@ -138,13 +144,9 @@ function functionsV1(s: string): string[] {
       `DECLARE v_now timestamptz := clock_timestamp(); v_ok int; v_n int;
        BEGIN
        ${current}
-       IF NOT FOUND THEN RETURN false; END IF;
        DELETE FROM ${s}.records r WHERE r.key = p_key AND r.seq = ANY(p_seqs);
        GET DIAGNOSTICS v_n = ROW_COUNT;
-       UPDATE ${s}.keys k SET pending = k.pending - v_n,
-         lease_owner = CASE WHEN p_release THEN NULL ELSE k.lease_owner END,
-         lease_until = CASE WHEN p_release THEN NULL ELSE k.lease_until END
-         WHERE k.key = p_key;
+       ${settled}
        RETURN true;
      END`,
     ),
@@ -155,7 +157,6 @@ function functionsV1(s: string): string[] {
       `DECLARE v_now timestamptz := clock_timestamp(); v_ok int;
        BEGIN
        ${current}
-       IF NOT FOUND THEN RETURN false; END IF;
        UPDATE ${s}.records r SET body = t.body FROM unnest(p_seqs, p_bodies) AS t(seq, body)
          WHERE r.key = p_key AND r.seq = t.seq;
        UPDATE ${s}.keys k SET lease_owner = NULL, lease_until = NULL,
@@ -170,17 +171,13 @@ function functionsV1(s: string): string[] {
       `DECLARE v_now timestamptz := clock_timestamp(); v_ok int; v_n int;
        BEGIN
        ${current}
-       IF NOT FOUND THEN RETURN false; END IF;
        WITH gone AS (DELETE FROM ${s}.records r WHERE r.key = p_key AND r.seq = ANY(p_seqs)
            RETURNING r.seq)
          INSERT INTO ${s}.dead (seq, key, body)
          SELECT t.seq, p_key, t.body FROM unnest(p_seqs, p_bodies) AS t(seq, body)
          WHERE t.seq IN (SELECT seq FROM gone);
        GET DIAGNOSTICS v_n = ROW_COUNT;
-       UPDATE ${s}.keys k SET pending = k.pending - v_n,
-         lease_owner = CASE WHEN p_release THEN NULL ELSE k.lease_owner END,
-         lease_until = CASE WHEN p_release THEN NULL ELSE k.lease_until END
-         WHERE k.key = p_key;
+       ${settled}
        RETURN true;
      END`,
     ),
