@@ -3,7 +3,8 @@
  * store holding many kept tasks over many keys until its first task runs,
  * and the heap it then holds. The store is built once, untimed, and cached
  * in the temp directory under a name made of its parameters. Targets (1M
- * tasks over 100k keys): open ≤ 300 ms, heap ≤ 16 MiB.
+ * tasks over 100k keys): open ≤ 300 ms, heap ≤ 16 MiB. It also times
+ * `health()` there, its first call and the one after (no target).
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,6 +130,39 @@ function rawOpen(path: string): Subject {
   };
 }
 
+/** What each `health()` call answered, by subject: the first and a later call must agree. */
+const verdicts = new Map<string, Set<string>>();
+
+/**
+ * `health()` on a worker open and running its first task: its first call,
+ * which reads the head of every key still waiting for its first turn, or the
+ * call after it, which answers from those heads.
+ */
+function healthCall(path: string, which: 'first' | 'later'): Subject {
+  const name = which === 'first' ? 'health(), first call' : 'health(), the call after';
+  return {
+    name,
+    role: which === 'first' ? 'subject' : 'detail',
+    note:
+      which === 'first'
+        ? `one worker.health() on a worker open on the ${KEYS}-key store, its first task in flight`
+        : 'the next worker.health() on the same worker',
+    async sample() {
+      const { worker, firstRun } = openWorker(path);
+      await firstRun;
+      if (which === 'later') worker.health();
+      const t0 = performance.now();
+      const health = worker.health();
+      const ms = performance.now() - t0;
+      const seen = verdicts.get(name) ?? new Set<string>();
+      seen.add(JSON.stringify(health.reasons.map((r) => r.kind)));
+      verdicts.set(name, seen);
+      await close(worker);
+      return ms;
+    },
+  };
+}
+
 /** The heap after a full GC, once the last sample's closed store has had a turn to let go of what it held. */
 async function settledHeap(): Promise<number> {
   await new Promise((resolve) => setImmediate(resolve));
@@ -171,6 +205,17 @@ await runCase({ id: 'open', title: '10. Opening a big backlog (lmdb)' }, async (
     'every kept task is counted pending',
     pending.count === TASKS,
     `${pending.count} of ${TASKS}`,
+  );
+  await ctx.sampleRounds(
+    { id: 'health', title: 'health() once open', unit: 'ms', quantity: 'time' },
+    [healthCall(path, 'first'), healthCall(path, 'later')],
+    quick ? { warmup: 0, rounds: 1 } : { warmup: 1, rounds: 3 },
+  );
+  const answers = [...verdicts.values()].flatMap((seen) => [...seen]);
+  ctx.check(
+    'health() gives one verdict, first call or later: the oldest task is stale',
+    new Set(answers).size === 1 && answers[0] === JSON.stringify(['backlogStale']),
+    answers.join(' / '),
   );
   const heap: number[] = [];
   const empty: number[] = [];

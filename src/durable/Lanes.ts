@@ -94,9 +94,10 @@ export class Lanes {
    * The wall-clock enqueue time of the oldest pending task, if any: the
    * oldest of the keys' heads and of the records still being written. A
    * key's head is in memory, or first after its cursor in the store (one
-   * read of one record; nothing is taken), as is the head of each restored
-   * key still waiting for its first turn. O(keys): for gauges and health
-   * checks, not for the hot path.
+   * read of one record; nothing is taken). The restored keys still waiting
+   * for their first turn are read once, at the first call (see
+   * {@link RestoredKeys.oldestEnqueuedAt}). O(keys with a lane): for gauges
+   * and health checks, not for the hot path.
    */
   oldestEnqueuedAt(): number | undefined {
     const { store } = this.settings;

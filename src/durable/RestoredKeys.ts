@@ -1,5 +1,6 @@
 import { compareKeys } from '../backlog/keys.js';
 import type { BacklogRecord, BacklogStore } from '../backlog/types.js';
+import { type WaitingHead, WaitingHeads } from './WaitingHeads.js';
 
 /** The earlier of an enqueue time and a record's, either possibly missing. */
 export function earlier(
@@ -27,6 +28,8 @@ export class RestoredKeys {
   private done = false;
   // Restored keys a probe took out of turn: the walk passes them when it gets there.
   private readonly taken = new Set<string>();
+  // The waiting keys' heads, read at the first question about the oldest of them; dropped when the walk ends.
+  private heads: WaitingHeads | undefined;
 
   constructor(
     private readonly store: BacklogStore,
@@ -52,6 +55,7 @@ export class RestoredKeys {
       if (key === undefined) {
         this.done = true;
         this.taken.clear();
+        this.heads = undefined;
         return undefined;
       }
       this.after = key;
@@ -67,7 +71,7 @@ export class RestoredKeys {
     return this.isRestored(key);
   }
 
-  /** Every restored key still waiting, in key order, without moving the walk. O(keys): for probes and gauges. */
+  /** Every restored key still waiting, in key order, without moving the walk. O(keys). */
   *waiting(skip: (key: string) => boolean): Generator<string> {
     if (this.done) return;
     for (let key = this.store.keyAfter(this.after); key !== undefined; ) {
@@ -76,26 +80,48 @@ export class RestoredKeys {
     }
   }
 
-  /** The restored key, still waiting, whose oldest record is the oldest of them all, with that record's seq. */
+  /**
+   * The restored key, still waiting, whose oldest record is the oldest of
+   * them all, with that record's seq. The first question reads every waiting
+   * key's head (O(keys)); later ones are O(1) amortised (see {@link WaitingHeads}).
+   */
   oldest(skip: (key: string) => boolean): { key: string; seq: number } | undefined {
-    let best: { key: string; seq: number } | undefined;
-    for (const key of this.waiting(skip)) {
-      const seq = this.store.firstSeq(key) as number;
-      if (best === undefined || seq < best.seq) best = { key, seq };
-    }
-    return best;
+    if (this.done) return undefined;
+    return this.headsOf(skip).oldest((key) => this.stillWaits(key, skip));
   }
 
-  /** The wall-clock enqueue time of the oldest head of the restored keys still waiting (one read each). O(keys). */
+  /** The wall-clock enqueue time of the oldest head of the restored keys still waiting; costs as {@link oldest}. */
   oldestEnqueuedAt(skip: (key: string) => boolean): number | undefined {
-    let oldest: number | undefined;
-    for (const key of this.waiting(skip)) oldest = earlier(oldest, this.store.read(key, 0, 1)[0]);
-    return oldest;
+    if (this.done) return undefined;
+    return this.headsOf(skip).oldestEnqueuedAt((key) => this.stillWaits(key, skip));
   }
 
   /** A probe takes `key` before the walk reaches it: the walk will pass it. */
   takeOutOfTurn(key: string): void {
     this.taken.add(key);
+  }
+
+  private headsOf(skip: (key: string) => boolean): WaitingHeads {
+    this.heads ??= new WaitingHeads(this.readHeads(skip));
+    return this.heads;
+  }
+
+  private *readHeads(skip: (key: string) => boolean): Generator<WaitingHead> {
+    for (const key of this.waiting(skip)) {
+      const head = this.store.read(key, 0, 1)[0];
+      // A head that cannot be read still has its seq.
+      const seq = head?.seq ?? (this.store.firstSeq(key) as number);
+      yield { key, seq, enqueuedAt: head?.enqueuedAt };
+    }
+  }
+
+  /**
+   * Whether `key`, waiting when the heads were read, waits still: the walk
+   * has not reached it, no probe took it, and it has no lane. No store read.
+   */
+  private stillWaits(key: string, skip: (key: string) => boolean): boolean {
+    if (this.taken.has(key) || skip(key)) return false;
+    return this.after === undefined || compareKeys(key, this.after) > 0;
   }
 
   private isRestored(key: string): boolean {

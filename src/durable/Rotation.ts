@@ -62,7 +62,8 @@ export class Rotation {
 
   /**
    * Puts the ready key with the oldest head first, a restored one still
-   * waiting included: a probe should replay what waited longest. O(keys).
+   * waiting included: a probe should replay what waited longest. O(lanes in
+   * the rotation), plus one read of every waiting restored key at the first probe.
    */
   rotateToOldest(): void {
     const bestSeq = this.rotateRingToOldest();

@@ -58,7 +58,7 @@ export class DurableSource implements TaskSource<DurableWork> {
     return this.queue.inMemory;
   }
 
-  /** How long ago (wall-clock ms) the oldest pending task was enqueued, or `undefined` with none. O(keys). */
+  /** How long ago (wall-clock ms) the oldest pending task was enqueued, or `undefined` with none. O(keys with a lane) (see `Lanes.oldestEnqueuedAt`). */
   oldestAgeMs(): number | undefined {
     const at = this.queue.lanes.oldestEnqueuedAt();
     return at === undefined ? undefined : Math.max(0, this.wallClock() - at);
