@@ -71,15 +71,6 @@ export class RestoredKeys {
     return this.isRestored(key);
   }
 
-  /** Every restored key still waiting, in key order, without moving the walk. O(keys). */
-  *waiting(skip: (key: string) => boolean): Generator<string> {
-    if (this.done) return;
-    for (let key = this.store.keyAfter(this.after); key !== undefined; ) {
-      if (!skip(key) && !this.taken.has(key) && this.isRestored(key)) yield key;
-      key = this.store.keyAfter(key);
-    }
-  }
-
   /**
    * The restored key, still waiting, whose oldest record is the oldest of
    * them all, with that record's seq. The first question reads every waiting
@@ -106,12 +97,21 @@ export class RestoredKeys {
     return this.heads;
   }
 
+  /**
+   * The head of each restored key still waiting, in key order: one jump to
+   * the next key and one read of its head per key. The head read also tells
+   * whether the key is restored (its seq is below the open's), so no
+   * separate `firstSeq` is asked.
+   */
   private *readHeads(skip: (key: string) => boolean): Generator<WaitingHead> {
-    for (const key of this.waiting(skip)) {
-      const head = this.store.read(key, 0, 1)[0];
-      // A head that cannot be read still has its seq.
-      const seq = head?.seq ?? (this.store.firstSeq(key) as number);
-      yield { key, seq, enqueuedAt: head?.enqueuedAt };
+    for (let key = this.store.keyAfter(this.after); key !== undefined; ) {
+      if (!skip(key) && !this.taken.has(key)) {
+        const head = this.store.read(key, 0, 1)[0];
+        if (head !== undefined && head.seq < this.below) {
+          yield { key, seq: head.seq, enqueuedAt: head.enqueuedAt };
+        }
+      }
+      key = this.store.keyAfter(key);
     }
   }
 

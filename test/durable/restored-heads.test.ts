@@ -23,7 +23,8 @@ function record(seq: number, key: string, enqueuedAt: number): BacklogRecord {
 function scanned(restored: RestoredKeys, store: BacklogStore, skip: (key: string) => boolean) {
   let oldest: { key: string; seq: number } | undefined;
   let at: number | undefined;
-  for (const key of restored.waiting(skip)) {
+  for (let key = store.keyAfter(undefined); key !== undefined; key = store.keyAfter(key)) {
+    if (skip(key) || !restored.waits(key)) continue;
     const seq = store.firstSeq(key) as number;
     if (oldest === undefined || seq < oldest.seq) oldest = { key, seq };
     at = earlier(at, store.read(key, 0, 1)[0]);
