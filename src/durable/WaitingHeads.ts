@@ -2,8 +2,8 @@
 export interface WaitingHead {
   key: string;
   seq: number;
-  /** The head's wall-clock enqueue time; `undefined` when its record could not be read. */
-  enqueuedAt: number | undefined;
+  /** The head's wall-clock enqueue time. */
+  enqueuedAt: number;
 }
 
 /**
@@ -35,12 +35,11 @@ export class WaitingHeads {
     for (const head of heads) {
       this.keys.push(head.key);
       seqs.push(head.seq);
-      times.push(head.enqueuedAt ?? Number.POSITIVE_INFINITY);
+      times.push(head.enqueuedAt);
     }
     this.seqs = Float64Array.from(seqs);
     this.times = Float64Array.from(times);
     this.bySeq = this.indexes().sort((a, b) => (seqs[a] as number) - (seqs[b] as number));
-    // A head with no readable time sorts last, so it answers only when no other waits.
     this.byTime = this.indexes().sort((a, b) => (times[a] as number) - (times[b] as number));
   }
 
@@ -52,12 +51,11 @@ export class WaitingHeads {
     return { key: this.keys[i] as string, seq: this.seqs[i] as number };
   }
 
-  /** The earliest enqueue time of a waiting key's head, or `undefined` when none waits or none is known. */
+  /** The earliest enqueue time of a waiting key's head, or `undefined` when none waits. */
   oldestEnqueuedAt(waits: (key: string) => boolean): number | undefined {
     this.timeFront = this.skipGone(this.byTime, this.timeFront, waits);
     const i = this.byTime[this.timeFront];
-    const at = i === undefined ? undefined : this.times[i];
-    return at === Number.POSITIVE_INFINITY ? undefined : at;
+    return i === undefined ? undefined : this.times[i];
   }
 
   private indexes(): Int32Array {
